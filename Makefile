@@ -1,0 +1,116 @@
+# kzones build.  One Makefile for the whole tree; the built-in guest's
+# rules live beside its sources in share/guest/guest.mk.
+#
+#   make            programs in build/bin, guest in build/guest
+#   make check      unit tests (plain and ASan/UBSan), expect tests, fuzz
+#                   corpus replay; ends with "N passed, N failed"
+#   make run        boot the built-in guest with its console on this terminal
+#   make bench      side by side with QEMU (bench/run.sh)
+#   make deps       install the Debian packages all of the above need
+
+BUILD    := build
+CC       := gcc
+CLANG    := clang
+CFLAGS   := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
+	    -fno-strict-aliasing -Ivmm
+LDLIBS   := -lpthread
+ASAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	    -fno-sanitize-recover=undefined
+PREFIX   ?= /usr/local
+
+# Everything make check, make run and make bench need, as Debian packages.
+DEB_PKGS := gcc make libc6-dev binutils libcmocka-dev expect clang \
+	    libclang-rt-14-dev qemu-system-x86 hyperfine lz4 elfutils \
+	    mandoc acpica-tools procps time
+
+VMM_SRCS   := $(filter-out vmm/kzhost.c,$(wildcard vmm/*.c))
+VMM_OBJS   := $(VMM_SRCS:%.c=$(BUILD)/obj/%.o)
+VMM_AOBJS  := $(VMM_SRCS:%.c=$(BUILD)/asan/obj/%.o)
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_ABINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/%)
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+PROGS      := $(BUILD)/bin/kzhost
+APROGS     := $(BUILD)/asan/bin/kzhost
+
+.PHONY: all deps check check-linux run bench fuzz install clean
+all: deps $(PROGS) guest
+
+include share/guest/guest.mk
+.PHONY: guest
+guest: $(GUEST_ELF)
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+			grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing$$missing"; \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+			--no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+$(BUILD)/obj/%.o: %.c $(wildcard vmm/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/obj/%.o: %.c $(wildcard vmm/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN) -c $< -o $@
+
+$(BUILD)/lib/libvmm.a: $(VMM_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/asan/lib/libvmm.a: $(VMM_AOBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/kzhost: $(BUILD)/obj/vmm/kzhost.o $(BUILD)/lib/libvmm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/asan/bin/kzhost: $(BUILD)/asan/obj/vmm/kzhost.o $(BUILD)/asan/lib/libvmm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/lib/libvmm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+
+$(BUILD)/asan/tests/%: tests/unit/%.c $(BUILD)/asan/lib/libvmm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN) -o $@ $^ -lcmocka $(LDLIBS)
+
+# Fuzz targets: libFuzzer with ASan/UBSan, over the whole of libvmm.
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(VMM_SRCS) $(wildcard vmm/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -Ivmm \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(VMM_SRCS) $(LDLIBS)
+
+fuzz: deps $(FUZZ_BINS)
+
+check: all $(APROGS) $(UNIT_BINS) $(UNIT_ABINS) $(FUZZ_BINS)
+	@tests/run.sh $(BUILD)
+
+check-linux: all
+	@tests/linux/check-linux.sh $(BUILD)
+
+run: all
+	$(BUILD)/bin/kzhost --kernel $(GUEST_ELF) --cpus 2 --memory 128M
+
+bench: all
+	@bench/run.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kzones
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(GUEST_ELF) $(DESTDIR)$(PREFIX)/share/kzones/
+
+clean:
+	rm -rf $(BUILD)

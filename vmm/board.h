@@ -1,0 +1,17 @@
+#ifndef KZ_VMM_BOARD_H
+#define KZ_VMM_BOARD_H
+
+#include <stdint.h>
+#include "device.h"
+
+struct vmm_vm;
+
+int vmm_board_create(struct vmm_vm *vm) __attribute__((warn_unused_result));
+void vmm_board_reset(struct vmm_vm *vm);
+void vmm_board_destroy(struct vmm_vm *vm);
+/* The device answering [addr, addr+len) on a bus, and the offset into it. */
+struct vmm_dev *vmm_board_find(struct vmm_vm *vm, enum vmm_bus_kind bus,
+			       uint64_t addr, uint32_t len, uint64_t *offset);
+struct vmm_dev *vmm_board_dev(struct vmm_vm *vm, const struct vmm_dev_ops *ops);
+
+#endif

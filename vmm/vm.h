@@ -1,0 +1,125 @@
+/*
+ * A virtual machine: KVM VM and vCPUs, guest memory, devices, and the
+ * power state machine (running, paused, reset, power-off, panic).
+ *
+ * kzhost standalone and kzhost for a zone both build one struct vmm_vm
+ * from a struct vmm_config and call vmm_vm_run(); nothing else in the
+ * program talks to /dev/kvm.
+ */
+#ifndef KZ_VMM_VM_H
+#define KZ_VMM_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "device.h"
+#include "memory.h"
+
+#define VMM_MAX_CPUS 64
+#define VMM_MAX_DEVS 16
+
+struct vmm_config {
+	const char *kernel_path;
+	const char *initrd_path;	/* NULL when none */
+	const char *cmdline;
+	unsigned ncpus;
+	uint64_t mem_size;
+	enum vmm_pagesize_policy pagesize_policy;
+};
+
+/* Where console output goes and where its input comes from. */
+struct vmm_console_ops {
+	void (*output)(void *ctx, const uint8_t *buf, size_t len);
+};
+
+/* Why the machine stopped running; what kzhost does next depends on it. */
+enum vmm_stop_reason {
+	VMM_STOP_NONE,
+	VMM_STOP_POWEROFF,	/* guest powered off (ACPI S5) */
+	VMM_STOP_RESET,		/* guest asked for a reset or triple-faulted */
+	VMM_STOP_PANIC,		/* guest signalled pvpanic */
+	VMM_STOP_ERROR,		/* KVM or a device failed; see vm->stop_msg */
+	VMM_STOP_HOST,		/* the host asked the machine to stop */
+};
+
+struct vmm_vcpu {
+	struct vmm_vm *vm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+	bool parked;		/* in the pause loop, not in KVM_RUN */
+	uint64_t exits;		/* KVM_RUN returns, for stats */
+};
+
+struct vmm_vm {
+	struct vmm_config cfg;
+	int kvm_fd;
+	int vm_fd;
+	size_t run_size;
+	struct vmm_mem mem;
+	uint8_t *kernel;	/* kernel file, kept for reboot */
+	size_t kernel_len;
+	uint8_t *initrd;
+	size_t initrd_len;
+	struct kvm_cpuid2 *cpuid;	/* supported CPUID, from KVM */
+
+	unsigned ncpus;
+	struct vmm_vcpu vcpus[VMM_MAX_CPUS];
+
+	struct vmm_dev devs[VMM_MAX_DEVS];
+	unsigned ndevs;
+	struct vmm_dev *uart;	/* console device, for input */
+	struct vmm_console_ops console;
+	void *console_ctx;
+
+	/* Guarded by lock. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned pause_depth;	/* >0: every vCPU must park */
+	unsigned nactive;	/* vCPU threads alive and not parked */
+	enum vmm_stop_reason stop;
+	char stop_msg[256];
+	unsigned boots;		/* times the guest was (re)booted */
+	uint64_t panic_code;
+	uint64_t unclaimed_io;	/* accesses no device answered */
+};
+
+int vmm_vm_create(struct vmm_vm *vm, const struct vmm_config *cfg,
+		  const struct vmm_console_ops *console, void *console_ctx,
+		  char *err, size_t errlen) __attribute__((warn_unused_result));
+void vmm_vm_destroy(struct vmm_vm *vm);
+
+/*
+ * Boot the guest and run until it powers off, panics, fails, or the host
+ * stops it; a guest reset reboots in place.  Returns the stop reason.
+ */
+enum vmm_stop_reason vmm_vm_run(struct vmm_vm *vm);
+
+/* Ask the running machine to stop (any thread, async-signal-unsafe). */
+void vmm_vm_request_stop(struct vmm_vm *vm, enum vmm_stop_reason why,
+			 const char *msg);
+
+/*
+ * Stop every vCPU outside KVM_RUN and wait until they all are; nests.
+ * While paused, vCPU registers and guest memory are stable.
+ */
+void vmm_vm_pause(struct vmm_vm *vm);
+void vmm_vm_resume(struct vmm_vm *vm);
+
+/*
+ * Console input from the host side (any thread).  Returns how many bytes
+ * the guest's UART took; offer the rest again later.
+ */
+size_t vmm_vm_console_input(struct vmm_vm *vm, const uint8_t *buf, size_t len);
+
+/* Called by devices (any vCPU thread). */
+void vmm_vm_guest_poweroff(struct vmm_vm *vm);
+void vmm_vm_guest_reset(struct vmm_vm *vm, const char *why);
+void vmm_vm_guest_panic(struct vmm_vm *vm, uint64_t code);
+void vmm_vm_console_output(struct vmm_vm *vm, const uint8_t *buf, size_t len);
+
+#endif
