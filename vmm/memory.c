@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <linux/kvm.h>
 
 #ifndef MAP_HUGE_SHIFT
@@ -73,10 +74,14 @@ const char *vmm_page_backing_name(enum vmm_page_backing b)
 
 static void *map_anon(size_t size, int extra_flags)
 {
+	/*
+	 * No MAP_NORESERVE: for hugetlb it would let the mapping succeed
+	 * with an empty pool and the guest die of SIGBUS on first touch;
+	 * without it, a short pool fails here, where the policy can step
+	 * down.
+	 */
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
-			       extra_flags,
-		       -1, 0);
+		       MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 
@@ -149,6 +154,22 @@ static int map_with_policy(struct vmm_mem *m, size_t size,
 	return 0;
 }
 
+/*
+ * Lock the mapping, raising RLIMIT_MEMLOCK first when we are allowed to
+ * (root or CAP_SYS_RESOURCE): the default limit of a few MiB would
+ * otherwise leave every zone unlocked.
+ */
+static bool mem_lock(struct vmm_mem *m)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < m->map_size) {
+		struct rlimit want = { RLIM_INFINITY, RLIM_INFINITY };
+		(void)setrlimit(RLIMIT_MEMLOCK, &want);
+	}
+	return mlock2(m->map_base, m->map_size, MLOCK_ONFAULT) == 0;
+}
+
 int vmm_mem_create(struct vmm_mem *m, uint64_t ram_size,
 		   enum vmm_pagesize_policy policy, char *err, size_t errlen)
 {
@@ -193,7 +214,7 @@ int vmm_mem_create(struct vmm_mem *m, uint64_t ram_size,
 	 * limits locked memory (RLIMIT_MEMLOCK) leaves the memory unlocked;
 	 * the caller sees locked == false and warns.
 	 */
-	m->locked = mlock2(m->map_base, m->map_size, MLOCK_ONFAULT) == 0;
+	m->locked = mem_lock(m);
 	return 0;
 }
 
@@ -215,7 +236,7 @@ void vmm_mem_clear(struct vmm_mem *m)
 	if (madvise(m->map_base, m->map_size, MADV_DONTNEED) < 0)
 		memset(m->map_base, 0, m->map_size);
 	if (m->locked)
-		m->locked = mlock2(m->map_base, m->map_size, MLOCK_ONFAULT) == 0;
+		m->locked = mem_lock(m);
 }
 
 int vmm_mem_register(struct vmm_mem *m, int vm_fd, bool dirty_log)
