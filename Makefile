@@ -12,7 +12,7 @@ BUILD    := build
 CC       := gcc
 CLANG    := clang
 CFLAGS   := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
-	    -fno-strict-aliasing -Ivmm
+	    -fno-strict-aliasing -Ivmm -Idebug
 LDLIBS   := -lpthread
 ASAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=undefined
@@ -23,7 +23,10 @@ DEB_PKGS := gcc make libc6-dev binutils libcmocka-dev expect clang \
 	    libclang-rt-14-dev qemu-system-x86 hyperfine lz4 elfutils \
 	    mandoc acpica-tools procps time
 
-VMM_SRCS   := $(filter-out vmm/kzhost.c,$(wildcard vmm/*.c))
+# One library of everything but the programs' mains; programs and tests
+# link what they use from it.
+MAINS      := vmm/kzhost.c
+VMM_SRCS   := $(filter-out $(MAINS),$(wildcard vmm/*.c debug/*.c))
 VMM_OBJS   := $(VMM_SRCS:%.c=$(BUILD)/obj/%.o)
 VMM_AOBJS  := $(VMM_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
@@ -55,11 +58,13 @@ deps:
 			--no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 
-$(BUILD)/obj/%.o: %.c $(wildcard vmm/*.h)
+HDRS       := $(wildcard vmm/*.h debug/*.h)
+
+$(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/asan/obj/%.o: %.c $(wildcard vmm/*.h)
+$(BUILD)/asan/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(ASAN) -c $< -o $@
 
@@ -88,9 +93,9 @@ $(BUILD)/asan/tests/%: tests/unit/%.c $(BUILD)/asan/lib/libvmm.a
 	$(CC) $(CFLAGS) $(ASAN) -o $@ $^ -lcmocka $(LDLIBS)
 
 # Fuzz targets: libFuzzer with ASan/UBSan, over the whole of libvmm.
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(VMM_SRCS) $(wildcard vmm/*.h)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(VMM_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -Ivmm \
+	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -Ivmm -Idebug \
 		-fsanitize=fuzzer,address,undefined -o $@ $< $(VMM_SRCS) $(LDLIBS)
 
 fuzz: deps $(FUZZ_BINS)

@@ -1,0 +1,261 @@
+/*
+ * The live backend of the target API: a running machine inside kzhost.
+ *
+ * Registers are read and written with the vCPU ioctls, which KVM only
+ * serves while the vCPU is outside KVM_RUN, so every register operation
+ * requires the machine paused (-EBUSY otherwise).  Physical memory goes
+ * through the memory map's bounds checks.  Breakpoints, single-step and
+ * events belong to the debugger's issue and answer -ENOTSUP until then.
+ */
+#include "target_live.h"
+#include "target.h"
+#include "vm.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <linux/kvm.h>
+
+#define MSR_FS_BASE		0xC0000100
+#define MSR_GS_BASE		0xC0000101
+#define MSR_KERNEL_GS_BASE	0xC0000102
+
+static struct vmm_vm *live_vm(struct kz_target *t)
+{
+	return t->priv;
+}
+
+static unsigned live_ncpus(struct kz_target *t)
+{
+	return live_vm(t)->ncpus;
+}
+
+/* The vCPU fd, if cpu exists and the machine is paused. */
+static int live_vcpu_fd(struct kz_target *t, unsigned cpu)
+{
+	struct vmm_vm *vm = live_vm(t);
+	if (cpu >= vm->ncpus || vm->vcpus[cpu].fd < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&vm->lock);
+	bool quiet = vm->pause_depth > 0 || vm->stop != VMM_STOP_NONE;
+	pthread_mutex_unlock(&vm->lock);
+	return quiet ? vm->vcpus[cpu].fd : -EBUSY;
+}
+
+static uint16_t seg_attr(const struct kvm_segment *s)
+{
+	return (uint16_t)(s->type | (s->s << 4) | (s->dpl << 5) |
+			  (s->present << 7) | (s->avl << 12) | (s->l << 13) |
+			  (s->db << 14) | (s->g << 15));
+}
+
+static void seg_to_kz(struct kz_seg *d, const struct kvm_segment *s)
+{
+	d->base = s->base;
+	d->limit = s->limit;
+	d->selector = s->selector;
+	d->attr = seg_attr(s);
+}
+
+static void seg_from_kz(struct kvm_segment *d, const struct kz_seg *s)
+{
+	d->base = s->base;
+	d->limit = s->limit;
+	d->selector = s->selector;
+	d->type = s->attr & 0xF;
+	d->s = (s->attr >> 4) & 1;
+	d->dpl = (s->attr >> 5) & 3;
+	d->present = (s->attr >> 7) & 1;
+	d->avl = (s->attr >> 12) & 1;
+	d->l = (s->attr >> 13) & 1;
+	d->db = (s->attr >> 14) & 1;
+	d->g = (s->attr >> 15) & 1;
+	d->unusable = !d->present;
+}
+
+struct msr_set {
+	struct kvm_msrs hdr;
+	struct kvm_msr_entry e[3];
+};
+
+static const uint32_t base_msrs[3] = { MSR_FS_BASE, MSR_GS_BASE,
+				       MSR_KERNEL_GS_BASE };
+
+static int live_get_regs(struct kz_target *t, unsigned cpu, struct kz_regs *r)
+{
+	struct kvm_regs g;
+	struct kvm_sregs s;
+	struct kvm_debugregs d;
+	struct msr_set m = { .hdr.nmsrs = 3 };
+	int fd = live_vcpu_fd(t, cpu);
+	if (fd < 0)
+		return fd;
+	for (unsigned i = 0; i < 3; i++)
+		m.e[i].index = base_msrs[i];
+	if (ioctl(fd, KVM_GET_REGS, &g) < 0 || ioctl(fd, KVM_GET_SREGS, &s) < 0 ||
+	    ioctl(fd, KVM_GET_DEBUGREGS, &d) < 0)
+		return -errno;
+	if (ioctl(fd, KVM_GET_MSRS, &m) != 3)
+		return -EIO;
+
+	memset(r, 0, sizeof(*r));
+	r->rax = g.rax; r->rbx = g.rbx; r->rcx = g.rcx; r->rdx = g.rdx;
+	r->rsi = g.rsi; r->rdi = g.rdi; r->rbp = g.rbp; r->rsp = g.rsp;
+	r->r8 = g.r8; r->r9 = g.r9; r->r10 = g.r10; r->r11 = g.r11;
+	r->r12 = g.r12; r->r13 = g.r13; r->r14 = g.r14; r->r15 = g.r15;
+	r->rip = g.rip; r->rflags = g.rflags;
+	seg_to_kz(&r->cs, &s.cs); seg_to_kz(&r->ds, &s.ds);
+	seg_to_kz(&r->es, &s.es); seg_to_kz(&r->fs, &s.fs);
+	seg_to_kz(&r->gs, &s.gs); seg_to_kz(&r->ss, &s.ss);
+	seg_to_kz(&r->tr, &s.tr); seg_to_kz(&r->ldtr, &s.ldt);
+	r->gdt.base = s.gdt.base; r->gdt.limit = s.gdt.limit;
+	r->idt.base = s.idt.base; r->idt.limit = s.idt.limit;
+	r->cr0 = s.cr0; r->cr2 = s.cr2; r->cr3 = s.cr3; r->cr4 = s.cr4;
+	r->cr8 = s.cr8; r->efer = s.efer; r->apic_base = s.apic_base;
+	r->fs_base = m.e[0].data;
+	r->gs_base = m.e[1].data;
+	r->kernel_gs_base = m.e[2].data;
+	for (unsigned i = 0; i < 4; i++)
+		r->dr[i] = d.db[i];
+	r->dr[6] = d.dr6;
+	r->dr[7] = d.dr7;
+	return 0;
+}
+
+static int live_set_regs(struct kz_target *t, unsigned cpu,
+			 const struct kz_regs *r)
+{
+	struct kvm_regs g;
+	struct kvm_sregs s;
+	struct kvm_debugregs d;
+	struct msr_set m = { .hdr.nmsrs = 3 };
+	int fd = live_vcpu_fd(t, cpu);
+	if (fd < 0)
+		return fd;
+	/* Start from the current sregs: they carry the interrupt bitmap. */
+	if (ioctl(fd, KVM_GET_SREGS, &s) < 0 ||
+	    ioctl(fd, KVM_GET_DEBUGREGS, &d) < 0)
+		return -errno;
+	g = (struct kvm_regs){
+		.rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx,
+		.rsi = r->rsi, .rdi = r->rdi, .rbp = r->rbp, .rsp = r->rsp,
+		.r8 = r->r8, .r9 = r->r9, .r10 = r->r10, .r11 = r->r11,
+		.r12 = r->r12, .r13 = r->r13, .r14 = r->r14, .r15 = r->r15,
+		.rip = r->rip, .rflags = r->rflags,
+	};
+	seg_from_kz(&s.cs, &r->cs); seg_from_kz(&s.ds, &r->ds);
+	seg_from_kz(&s.es, &r->es); seg_from_kz(&s.fs, &r->fs);
+	seg_from_kz(&s.gs, &r->gs); seg_from_kz(&s.ss, &r->ss);
+	seg_from_kz(&s.tr, &r->tr); seg_from_kz(&s.ldt, &r->ldtr);
+	s.gdt.base = r->gdt.base; s.gdt.limit = r->gdt.limit;
+	s.idt.base = r->idt.base; s.idt.limit = r->idt.limit;
+	s.cr0 = r->cr0; s.cr2 = r->cr2; s.cr3 = r->cr3; s.cr4 = r->cr4;
+	s.cr8 = r->cr8; s.efer = r->efer; s.apic_base = r->apic_base;
+	for (unsigned i = 0; i < 4; i++)
+		d.db[i] = r->dr[i];
+	d.dr6 = r->dr[6];
+	d.dr7 = r->dr[7];
+	const uint64_t vals[3] = { r->fs_base, r->gs_base, r->kernel_gs_base };
+	for (unsigned i = 0; i < 3; i++) {
+		m.e[i].index = base_msrs[i];
+		m.e[i].data = vals[i];
+	}
+	if (ioctl(fd, KVM_SET_REGS, &g) < 0 || ioctl(fd, KVM_SET_SREGS, &s) < 0 ||
+	    ioctl(fd, KVM_SET_DEBUGREGS, &d) < 0)
+		return -errno;
+	return ioctl(fd, KVM_SET_MSRS, &m) == 3 ? 0 : -EIO;
+}
+
+static int live_get_fpu(struct kz_target *t, unsigned cpu, struct kz_fpu *f)
+{
+	struct kvm_xsave x;
+	int fd = live_vcpu_fd(t, cpu);
+	if (fd < 0)
+		return fd;
+	if (ioctl(fd, KVM_GET_XSAVE, &x) < 0)
+		return -errno;
+	_Static_assert(sizeof(x.region) <= KZ_XSAVE_MAX, "xsave area");
+	f->size = sizeof(x.region);
+	memcpy(f->xsave, x.region, sizeof(x.region));
+	return 0;
+}
+
+static int live_set_fpu(struct kz_target *t, unsigned cpu,
+			const struct kz_fpu *f)
+{
+	struct kvm_xsave x;
+	int fd = live_vcpu_fd(t, cpu);
+	if (fd < 0)
+		return fd;
+	if (f->size != sizeof(x.region))
+		return -EINVAL;
+	memcpy(x.region, f->xsave, sizeof(x.region));
+	return ioctl(fd, KVM_SET_XSAVE, &x) < 0 ? -errno : 0;
+}
+
+static int live_read_phys(struct kz_target *t, uint64_t pa, void *buf,
+			  size_t len)
+{
+	return vmm_mem_read(&live_vm(t)->mem, pa, buf, len);
+}
+
+static int live_write_phys(struct kz_target *t, uint64_t pa, const void *buf,
+			   size_t len)
+{
+	return vmm_mem_write(&live_vm(t)->mem, pa, buf, len);
+}
+
+static int live_stop(struct kz_target *t)
+{
+	vmm_vm_pause(live_vm(t));
+	return 0;
+}
+
+static int live_resume(struct kz_target *t)
+{
+	vmm_vm_resume(live_vm(t));
+	return 0;
+}
+
+static int live_step(struct kz_target *t, unsigned cpu)
+{
+	(void)t; (void)cpu;
+	return -ENOTSUP;
+}
+
+static int live_break(struct kz_target *t, enum kz_break_kind kind,
+		      uint64_t addr, unsigned len)
+{
+	(void)t; (void)kind; (void)addr; (void)len;
+	return -ENOTSUP;
+}
+
+static int live_wait_event(struct kz_target *t, struct kz_event *ev,
+			   int timeout_ms)
+{
+	(void)t; (void)ev; (void)timeout_ms;
+	return -ENOTSUP;
+}
+
+static const struct kz_target_ops live_ops = {
+	.name = "live",
+	.ncpus = live_ncpus,
+	.get_regs = live_get_regs,
+	.set_regs = live_set_regs,
+	.get_fpu = live_get_fpu,
+	.set_fpu = live_set_fpu,
+	.read_phys = live_read_phys,
+	.write_phys = live_write_phys,
+	.stop = live_stop,
+	.resume = live_resume,
+	.step = live_step,
+	.set_break = live_break,
+	.clear_break = live_break,
+	.wait_event = live_wait_event,
+};
+
+void vmm_target_live_init(struct kz_target *t, struct vmm_vm *vm)
+{
+	t->ops = &live_ops;
+	t->priv = vm;
+}
