@@ -144,8 +144,11 @@ int boot_initrd_load(struct vmm_mem *mem, const struct vmm_boot_config *cfg,
 	above = align_down(above + BOOT_PAGE_SIZE - 1, BOOT_PAGE_SIZE);
 
 	unsigned n = vmm_mem_e820(mem, map, BOOT_E820_MAX);
+	uint64_t top = 0;	/* end of usable RAM below the limit */
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t s;
+		uint64_t s, end = map[i].addr + map[i].size;
+		if (map[i].type == VMM_E820_RAM && map[i].addr < below)
+			top = end < below ? end : below;
 		if (initrd_slot(&map[i], above, below, size, &s) &&
 		    (!found || s > best)) {
 			best = s;
@@ -157,7 +160,7 @@ int boot_initrd_load(struct vmm_mem *mem, const struct vmm_boot_config *cfg,
 			 "initrd of %s does not fit in guest RAM between "
 			 "0x%llx (end of kernel) and 0x%llx",
 			 boot_size_str(size, sz, sizeof(sz)),
-			 (unsigned long long)above, (unsigned long long)below);
+			 (unsigned long long)above, (unsigned long long)top);
 		return -ENOMEM;
 	}
 	if (vmm_mem_write(mem, best, cfg->initrd, size)) {

@@ -122,24 +122,28 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
-/* End of what the kernel needs if its compressed image is at load. */
-static uint64_t bz_span_end(const struct bz_image *bz, uint64_t load)
+/*
+ * Where the kernel will decompress itself to (*run) and the end of all it
+ * needs, if its compressed image is at load.
+ */
+static uint64_t bz_span_end(const struct bz_image *bz, uint64_t load,
+			    uint64_t *run)
 {
 	const uint8_t *k = bz->data;
 	uint64_t pref = boot_le64(k + HDR_PREF_ADDRESS);
 	uint64_t init = boot_le32(k + HDR_INIT_SIZE);
-	uint64_t run = pref;
 
+	*run = pref;
 	if (k[HDR_RELOCATABLE]) {
-		run = align_up(load, boot_le32(k + HDR_KERNEL_ALIGNMENT));
-		if (run < pref)
-			run = pref;
+		*run = align_up(load, boot_le32(k + HDR_KERNEL_ALIGNMENT));
+		if (*run < pref)
+			*run = pref;
 	}
-	if (run < load)
-		run = load;
+	if (*run < load)
+		*run = load;
 	/* Operands are < 2^33 here (load < 4 GiB, pref checked by caller). */
 	uint64_t end = load + bz->ksize;
-	return run + init > end ? run + init : end;
+	return *run + init > end ? *run + init : end;
 }
 
 static bool bz_fits(uint64_t load, uint64_t end, uint64_t ram_end)
@@ -154,7 +158,8 @@ static int bz_place(const struct vmm_mem *mem, struct bz_image *bz, char *err,
 	uint64_t ram_end = boot_low_ram_end(mem);
 	uint64_t pref = boot_le64(k + HDR_PREF_ADDRESS);
 	uint32_t align = boot_le32(k + HDR_KERNEL_ALIGNMENT);
-	char sz[32];
+	uint64_t run;
+	char ksz[32], isz[32];
 
 	if (k[HDR_RELOCATABLE] && (align == 0 || (align & (align - 1)))) {
 		boot_err(err, errlen,
@@ -171,19 +176,20 @@ static int bz_place(const struct vmm_mem *mem, struct bz_image *bz, char *err,
 	bz->load = KZ_GPA_HIGH_RAM;
 	if (k[HDR_RELOCATABLE] && pref >= KZ_GPA_HIGH_RAM &&
 	    !(pref & (align - 1)) &&
-	    bz_fits(pref, bz_span_end(bz, pref), ram_end))
+	    bz_fits(pref, bz_span_end(bz, pref, &run), ram_end))
 		bz->load = pref;
-	bz->end = bz_span_end(bz, bz->load);
+	bz->end = bz_span_end(bz, bz->load, &run);
 	if (!bz_fits(bz->load, bz->end, ram_end)) {
 		boot_err(err, errlen,
-			 "bzImage needs RAM up to 0x%llx (kernel of %s at "
-			 "0x%llx, init_size %u) but guest RAM below 4 GiB "
+			 "bzImage needs RAM up to 0x%llx (%s kernel at 0x%llx, "
+			 "%s init_size at 0x%llx) but guest RAM below 4 GiB "
 			 "ends at 0x%llx",
 			 (unsigned long long)bz->end,
-			 boot_size_str(bz->ksize, sz, sizeof(sz)),
+			 boot_size_str(bz->ksize, ksz, sizeof(ksz)),
 			 (unsigned long long)bz->load,
-			 boot_le32(k + HDR_INIT_SIZE),
-			 (unsigned long long)ram_end);
+			 boot_size_str(boot_le32(k + HDR_INIT_SIZE), isz,
+				       sizeof(isz)),
+			 (unsigned long long)run, (unsigned long long)ram_end);
 		return -ENOMEM;
 	}
 	return 0;

@@ -99,6 +99,10 @@ static int elf_parse_header(struct elf_image *img, char *err, size_t errlen)
 			 ELF_EHDR_SIZE, img->len);
 		return -ENOEXEC;
 	}
+	if (memcmp(e, "\177ELF", 4) != 0) {
+		boot_err(err, errlen, "not an ELF image");
+		return -ENOEXEC;
+	}
 	if (e[4] != ELFCLASS64 || e[5] != ELFDATA2LSB) {
 		boot_err(err, errlen,
 			 "not a little-endian ELF64 image (class %u, data %u)",
