@@ -57,6 +57,7 @@ fi
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 secs() { printf '%d.%01d' $(( $1 / 1000 )) $(( $1 % 1000 / 100 )); }
+when() { if [ -n "$1" ]; then echo "$(secs "$1") s"; else echo never; fi; }
 
 # boot NAME TIMEOUT MARKER COMMAND...: start COMMAND with its console on a
 # log file, wait for the three lines, then stop it.
@@ -100,9 +101,8 @@ boot() {
 	fi
 	wait "$vm_pid" 2>/dev/null
 	vm_pid=
-	local at="banner ${t_ver:+$(secs "$t_ver") s}${t_ver:--}"
-	at="$at, command line ${t_cmd:+$(secs "$t_cmd") s}${t_cmd:--}"
-	at="$at, e820 ${t_e820:+$(secs "$t_e820") s}${t_e820:--}"
+	local at
+	at="banner $(when "$t_ver"), command line $(when "$t_cmd"), e820 $(when "$t_e820")"
 	if [ -z "$why" ]; then
 		pass=$((pass + 1))
 		printf 'PASS %-16s %8s s  (%s)\n' "$name" "$(secs $((now - t0)))" "$at"
@@ -112,9 +112,15 @@ boot() {
 		printf 'FAIL %-16s %8s s  %s (%s)\n' "$name" "$(secs $((now - t0)))" "$why" "$at"
 		# The VMM's own error line, then what the guest said last.
 		grep -aE '^(kzhost|qemu-system-x86_64):' "$out" | tail -3 | sed 's/^/    /'
-		echo "    last console output:"
-		grep -avE '^(kzhost|qemu-system-x86_64):' "$out" | tr -d '\r' |
-			tail -15 | sed 's/^/    | /'
+		local tailout
+		tailout=$(grep -avE '^(kzhost|qemu-system-x86_64):' "$out" |
+			tr -d '\r' | tail -15)
+		if [ -n "$tailout" ]; then
+			echo "    last console output:"
+			sed 's/^/    | /' <<<"$tailout"
+		else
+			echo "    no console output"
+		fi
 	fi
 }
 
@@ -144,5 +150,9 @@ else
 fi
 
 [ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
-echo "$pass passed, $fail failed${skip:+$( [ "$skip" -gt 0 ] && echo ", $skip skipped")}"
+if [ "$skip" -gt 0 ]; then
+	echo "$pass passed, $fail failed, $skip skipped"
+else
+	echo "$pass passed, $fail failed"
+fi
 [ "$fail" -eq 0 ]
