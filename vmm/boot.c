@@ -53,7 +53,8 @@ void boot_err(char *err, size_t errlen, const char *fmt, ...)
 const char *boot_size_str(uint64_t bytes, char *buf, size_t len)
 {
 	if (bytes >= (1ULL << 20) && !(bytes & ((1ULL << 20) - 1)))
-		snprintf(buf, len, "%llu MiB", (unsigned long long)(bytes >> 20));
+		snprintf(buf, len, "%llu MiB",
+			 (unsigned long long)(bytes >> 20));
 	else if (bytes >= (1ULL << 20))
 		snprintf(buf, len, "%.1f MiB", (double)bytes / (1 << 20));
 	else if (bytes >= 1024)

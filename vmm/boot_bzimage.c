@@ -20,45 +20,52 @@
 #include <errno.h>
 #include <string.h>
 
-/* Setup header fields, as offsets in the file and in the zero page. */
+/*
+ * Setup header fields, as offsets in the file and in the zero page.
+ * Widths: u8 SETUP_SECTS (0 means 4), JUMP_END (header ends at 0x202 +
+ * it), TYPE_OF_LOADER, LOADFLAGS, RELOCATABLE; u16 BOOT_FLAG, VERSION,
+ * HEAP_END_PTR, XLOADFLAGS; u64 SETUP_DATA, PREF_ADDRESS; the rest u32.
+ */
 #define HDR_START		0x1F1
-#define HDR_SETUP_SECTS		0x1F1	/* u8, 0 means 4 */
-#define HDR_BOOT_FLAG		0x1FE	/* u16, 0xAA55 */
-#define HDR_JUMP_END		0x201	/* u8: header ends at 0x202 + this */
-#define HDR_VERSION		0x206	/* u16 */
-#define HDR_TYPE_OF_LOADER	0x210	/* u8 */
-#define HDR_LOADFLAGS		0x211	/* u8 */
-#define HDR_RAMDISK_IMAGE	0x218	/* u32 */
-#define HDR_RAMDISK_SIZE	0x21C	/* u32 */
-#define HDR_HEAP_END_PTR	0x224	/* u16 */
-#define HDR_CMD_LINE_PTR	0x228	/* u32 */
-#define HDR_INITRD_ADDR_MAX	0x22C	/* u32, last byte the initrd may use */
-#define HDR_KERNEL_ALIGNMENT	0x230	/* u32 */
-#define HDR_RELOCATABLE		0x234	/* u8 */
-#define HDR_XLOADFLAGS		0x236	/* u16 */
-#define HDR_CMDLINE_SIZE	0x238	/* u32, without the NUL */
-#define HDR_SETUP_DATA		0x250	/* u64 */
-#define HDR_PREF_ADDRESS	0x258	/* u64 */
-#define HDR_INIT_SIZE		0x260	/* u32 */
-#define HDR_END_212		0x268	/* end of the fields protocol 2.12 has */
-#define HDR_END_MAX		0x290	/* the zero page's header area ends here */
+#define HDR_SETUP_SECTS		0x1F1
+#define HDR_BOOT_FLAG		0x1FE
+#define HDR_JUMP_END		0x201
+#define HDR_VERSION		0x206
+#define HDR_TYPE_OF_LOADER	0x210
+#define HDR_LOADFLAGS		0x211
+#define HDR_RAMDISK_IMAGE	0x218
+#define HDR_RAMDISK_SIZE	0x21C
+#define HDR_HEAP_END_PTR	0x224
+#define HDR_CMD_LINE_PTR	0x228
+#define HDR_INITRD_ADDR_MAX	0x22C	/* initrd's last byte */
+#define HDR_KERNEL_ALIGNMENT	0x230
+#define HDR_RELOCATABLE		0x234
+#define HDR_XLOADFLAGS		0x236
+#define HDR_CMDLINE_SIZE	0x238	/* longest line, without NUL */
+#define HDR_SETUP_DATA		0x250
+#define HDR_PREF_ADDRESS	0x258
+#define HDR_INIT_SIZE		0x260
+#define HDR_END_212		0x268	/* end of the 2.12 fields */
+#define HDR_END_MAX		0x290	/* end of the header area */
 
-/* Zero page fields outside the setup header. */
+/*
+ * Zero page fields outside the setup header.  acpi_rsdp_addr is only
+ * read by protocol 2.14+ kernels, but older ones ignore it: always set.
+ */
 #define BP_ACPI_RSDP_ADDR	0x070	/* u64 */
 #define BP_EXT_RAMDISK_IMAGE	0x0C0	/* u32 */
 #define BP_EXT_RAMDISK_SIZE	0x0C4	/* u32 */
 #define BP_EXT_CMD_LINE_PTR	0x0C8	/* u32 */
 #define BP_E820_ENTRIES		0x1E8	/* u8 */
-#define BP_E820_TABLE		0x2D0	/* 128 x {u64 addr, u64 size, u32 type} */
+#define BP_E820_TABLE		0x2D0	/* 20-byte entries */
 #define BP_E820_ENTRY_SIZE	20
 
 #define LOADED_HIGH		0x01
 #define CAN_USE_HEAP		0x80
 #define XLF_KERNEL_64		0x0001
 #define PROTO_MIN		0x020C
-#define PROTO_RSDP		0x020E
 #define SECTOR			512
-#define STARTUP_64		0x200	/* 64-bit entry, from the kernel start */
+#define STARTUP_64		0x200	/* 64-bit entry offset */
 
 _Static_assert(BP_E820_TABLE + BOOT_E820_MAX * BP_E820_ENTRY_SIZE <=
 	       BOOT_PAGE_SIZE, "e820 table overflows the zero page");
@@ -67,10 +74,10 @@ struct bz_image {
 	const uint8_t *data;
 	size_t len;
 	uint16_t version;
-	size_t setup_size;		/* real-mode part, in bytes */
-	uint64_t ksize;			/* protected-mode kernel, in bytes */
-	uint64_t load;			/* where the protected-mode kernel goes */
-	uint64_t end;			/* end of everything the kernel needs */
+	size_t setup_size;	/* real-mode part, in bytes */
+	uint64_t ksize;		/* protected-mode kernel, in bytes */
+	uint64_t load;		/* where that kernel goes */
+	uint64_t end;		/* end of all the kernel needs */
 };
 
 static int bz_check_header(struct bz_image *bz, char *err, size_t errlen)

@@ -14,7 +14,8 @@ struct vmm_boot_config;
 struct vmm_e820_entry;
 
 #define BOOT_PAGE_SIZE	4096ULL
-#define BOOT_E820_MAX	128	/* what boot_params can hold; PVH uses the same */
+/* What boot_params can hold; the PVH memmap uses the same bound. */
+#define BOOT_E820_MAX	128
 
 /* Image fields are little-endian whatever the host; read them bytewise. */
 static inline uint16_t boot_le16(const uint8_t *p)

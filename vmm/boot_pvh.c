@@ -167,7 +167,8 @@ static int elf_check_phdrs(const struct elf_image *img, char *err,
 static void elf_phdr(const struct elf_image *img, unsigned i,
 		     struct elf_phdr *ph)
 {
-	const uint8_t *p = img->data + img->phoff + (uint64_t)i * img->phentsize;
+	const uint8_t *p = img->data + img->phoff +
+			   (uint64_t)i * img->phentsize;
 
 	ph->type = boot_le32(p);
 	ph->offset = boot_le64(p + 8);
@@ -317,9 +318,9 @@ static int pvh_find_entry(const struct elf_image *img, uint64_t *entry,
 	return 0;
 }
 
-static int pvh_check_load(const struct vmm_mem *mem, const struct elf_image *img,
-			  unsigned i, const struct elf_phdr *ph, char *err,
-			  size_t errlen)
+static int pvh_check_load(const struct vmm_mem *mem,
+			  const struct elf_image *img, unsigned i,
+			  const struct elf_phdr *ph, char *err, size_t errlen)
 {
 	unsigned long long pa = ph->paddr, msz = ph->memsz;
 

@@ -393,7 +393,8 @@ static void test_pvh_errors(void **state)
 	s = pvh_default;
 	s.seg1_paddr = 0x4000000 - 0x1000;	/* bss runs past 64 MiB */
 	cfg = config(img, build_pvh(img, &s));
-	expect_fail(&cfg, "segment 1 at 0x3fff000+0x2000 lies outside guest RAM");
+	expect_fail(&cfg,
+		    "segment 1 at 0x3fff000+0x2000 lies outside guest RAM");
 
 	s = pvh_default;
 	s.seg0_paddr = 0x8000;
@@ -412,7 +413,7 @@ static void test_pvh_errors(void **state)
 	expect_fail(&cfg, "lies outside the loaded segments");
 
 	cfg = config(img, build_pvh(img, &pvh_default));
-	put64(img + 64 + 32, 0x200);		/* seg0 p_filesz > p_memsz */
+	put64(img + 64 + 32, 0x200);	/* seg0 p_filesz > p_memsz */
 	expect_fail(&cfg, "larger than p_memsz");
 
 	cfg = config(img, build_pvh(img, &pvh_default));
@@ -493,13 +494,15 @@ static void test_bz_load(void **state)
 
 	const uint8_t *zp = gpa(KZ_GPA_ZERO_PAGE, 4096);
 	assert_memory_equal(zp + 0x1F1, img + 0x1F1, 0x210 - 0x1F1);
-	assert_int_equal(zp[0x210], 0xFF);		/* type_of_loader */
-	assert_int_equal(zp[0x211], 0x81);		/* LOADED_HIGH|CAN_USE_HEAP */
+	assert_int_equal(zp[0x210], 0xFF);	/* type_of_loader */
+	/* LOADED_HIGH kept, CAN_USE_HEAP added */
+	assert_int_equal(zp[0x211], 0x81);
 	assert_int_equal(get32(zp + 0x228), KZ_GPA_CMDLINE);
-	assert_int_equal(get32(zp + 0x0C8), 0);		/* ext_cmd_line_ptr */
-	assert_int_equal(get64(zp + 0x070), 0xE0000);	/* acpi_rsdp_addr */
-	assert_int_equal(get64(zp + 0x258), 0x1000000);	/* pref_address kept */
-	assert_int_equal(get32(zp + 0x260), 0x800000);	/* init_size kept */
+	assert_int_equal(get32(zp + 0x0C8), 0);	/* ext_cmd_line_ptr */
+	assert_int_equal(get64(zp + 0x070), 0xE0000); /* acpi_rsdp_addr */
+	/* pref_address and init_size kept from the file */
+	assert_int_equal(get64(zp + 0x258), 0x1000000);
+	assert_int_equal(get32(zp + 0x260), 0x800000);
 	assert_string_equal((const char *)gpa(KZ_GPA_CMDLINE, 20),
 			    "console=ttyS0 quiet");
 
