@@ -12,7 +12,7 @@ BUILD    := build
 CC       := gcc
 CLANG    := clang
 CFLAGS   := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
-	    -fno-strict-aliasing -Ivmm -Idebug
+	    -fno-strict-aliasing -Ivmm -Idebug -Izoneadm
 LDLIBS   := -lpthread
 ASAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=undefined
@@ -26,7 +26,7 @@ DEB_PKGS := gcc make libc6-dev binutils libcmocka-dev expect clang \
 # One library of everything but the programs' mains; programs and tests
 # link what they use from it.
 MAINS      := vmm/kzhost.c
-VMM_SRCS   := $(filter-out $(MAINS),$(wildcard vmm/*.c debug/*.c))
+VMM_SRCS   := $(filter-out $(MAINS),$(wildcard vmm/*.c debug/*.c zoneadm/*.c))
 VMM_OBJS   := $(VMM_SRCS:%.c=$(BUILD)/obj/%.o)
 VMM_AOBJS  := $(VMM_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
@@ -58,7 +58,7 @@ deps:
 			--no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 
-HDRS       := $(wildcard vmm/*.h debug/*.h)
+HDRS       := $(wildcard vmm/*.h debug/*.h zoneadm/*.h)
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -95,7 +95,7 @@ $(BUILD)/asan/tests/%: tests/unit/%.c $(BUILD)/asan/lib/libvmm.a
 # Fuzz targets: libFuzzer with ASan/UBSan, over the whole of libvmm.
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(VMM_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -Ivmm -Idebug \
+	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -Ivmm -Idebug -Izoneadm \
 		-fsanitize=fuzzer,address,undefined -o $@ $< $(VMM_SRCS) $(LDLIBS)
 
 fuzz: deps $(FUZZ_BINS)
