@@ -13,19 +13,21 @@ CC       := gcc
 CLANG    := clang
 CFLAGS   := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
 	    -fno-strict-aliasing -Ivmm -Idebug -Izoneadm
-LDLIBS   := -lpthread
+LDLIBS   := -lpthread -ledit
 ASAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=undefined
 PREFIX   ?= /usr/local
 
 # Everything make check, make run and make bench need, as Debian packages.
 DEB_PKGS := gcc make libc6-dev binutils libcmocka-dev expect clang \
-	    libclang-rt-14-dev qemu-system-x86 hyperfine lz4 elfutils \
+	    libclang-rt-14-dev libedit-dev qemu-system-x86 hyperfine lz4 elfutils \
 	    mandoc acpica-tools procps time
 
 # One library of everything but the programs' mains; programs and tests
 # link what they use from it.
-MAINS      := vmm/kzhost.c
+# A program is <dir>/main_<name>.c, built as build/bin/<name>.
+MAINS      := $(wildcard */main_*.c)
+PROG_NAMES := $(patsubst main_%.c,%,$(notdir $(MAINS)))
 VMM_SRCS   := $(filter-out $(MAINS),$(wildcard vmm/*.c debug/*.c zoneadm/*.c))
 VMM_OBJS   := $(VMM_SRCS:%.c=$(BUILD)/obj/%.o)
 VMM_AOBJS  := $(VMM_SRCS:%.c=$(BUILD)/asan/obj/%.o)
@@ -34,8 +36,8 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_ABINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/%)
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-PROGS      := $(BUILD)/bin/kzhost
-APROGS     := $(BUILD)/asan/bin/kzhost
+PROGS      := $(PROG_NAMES:%=$(BUILD)/bin/%)
+APROGS     := $(PROG_NAMES:%=$(BUILD)/asan/bin/%)
 
 .PHONY: all deps check check-linux run bench fuzz install clean
 all: deps $(PROGS) guest
@@ -76,13 +78,15 @@ $(BUILD)/asan/lib/libvmm.a: $(VMM_AOBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/kzhost: $(BUILD)/obj/vmm/kzhost.o $(BUILD)/lib/libvmm.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BUILD)/asan/bin/kzhost: $(BUILD)/asan/obj/vmm/kzhost.o $(BUILD)/asan/lib/libvmm.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(ASAN) -o $@ $^ $(LDLIBS)
+define prog_rule
+$(BUILD)/bin/$(patsubst main_%.c,%,$(notdir $(1))): $(BUILD)/obj/$(1:.c=.o) $(BUILD)/lib/libvmm.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS)
+$(BUILD)/asan/bin/$(patsubst main_%.c,%,$(notdir $(1))): $(BUILD)/asan/obj/$(1:.c=.o) $(BUILD)/asan/lib/libvmm.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $$(ASAN) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach m,$(MAINS),$(eval $(call prog_rule,$(m))))
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/lib/libvmm.a
 	@mkdir -p $(dir $@)
