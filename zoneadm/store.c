@@ -349,7 +349,7 @@ static int lock_file(const char *path, int wait_ms, int *fd_out)
 int zs_index_lock(const char *root, char *err, size_t errlen)
 {
 	char path[ZS_PATH_MAX];
-	int fd;
+	int fd = -1;
 	if (zs_path(path, sizeof(path), root, "etc/.index.lock")) {
 		snprintf(err, errlen, "root path %s is too long", root);
 		return -ENAMETOOLONG;
@@ -408,7 +408,7 @@ int zs_lock_zone(const char *root, const char *zone, const char *what,
 		 int wait_ms, char *err, size_t errlen)
 {
 	char path[ZS_PATH_MAX];
-	int fd;
+	int fd = -1;
 	if (zs_path(path, sizeof(path), root, "etc/%s.lock", zone)) {
 		snprintf(err, errlen, "root path %s is too long", root);
 		return -ENAMETOOLONG;
