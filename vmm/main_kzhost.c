@@ -3,14 +3,17 @@
  *
  * Standalone, like lkvm or firecracker: the kernel, memory and vCPUs come
  * from the command line and the console is this process's stdio (or a
- * file or terminal device).  Zone use builds the same struct vmm_config
- * from a zone's configuration and runs the same vmm_vm_run().
+ * file or terminal device).  Zone use (-z ZONE, started by zoneadm; see
+ * zonehost.c) builds the same struct vmm_config from a zone's
+ * configuration and runs the same vmm_vm_run().
  *
  * Exit status: 0 the guest powered off, 1 error, 2 usage, 3 the guest
  * panicked, 128+N stopped by signal N.
  */
 #include "memory.h"
+#include "store.h"
 #include "vm.h"
+#include "zonehost.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -215,12 +218,15 @@ static void usage(FILE *f)
 		"              [--cpus N] [--memory SIZE]\n"
 		"              [--pagesize-policy largest-only|largest-available|"
 		"smallest-only]\n"
-		"              [--console stdio|PATH]\n");
+		"              [--console stdio|PATH]\n"
+		"       " PROG " [-R ROOT] -z ZONE [--ready] [--bootargs STR] "
+		"[--notify-fd N]\n");
 }
 
 struct options {
 	struct vmm_config cfg;
 	const char *console;
+	struct zonehost_opts zone;
 };
 
 static int parse_args(int argc, char **argv, struct options *o)
@@ -234,6 +240,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "pagesize-policy", required_argument, NULL, 'p' },
 		{ "console", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "zone", required_argument, NULL, 'z' },
+		{ "root", required_argument, NULL, 'R' },
+		{ "ready", no_argument, NULL, 'r' },
+		{ "bootargs", required_argument, NULL, 'b' },
+		{ "notify-fd", required_argument, NULL, 'N' },
 		{ 0 }
 	};
 	char *end;
@@ -243,9 +254,17 @@ static int parse_args(int argc, char **argv, struct options *o)
 		.cfg = { .cmdline = "", .ncpus = 1, .mem_size = 256ULL << 20,
 			 .pagesize_policy = VMM_PAGESIZE_LARGEST_AVAILABLE },
 		.console = "stdio",
+		.zone = { .notify_fd = -1 },
 	};
-	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "R:z:", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'z': o->zone.zone = optarg; break;
+		case 'R': o->zone.root = optarg; break;
+		case 'r': o->zone.ready = true; break;
+		case 'b': o->zone.bootargs = optarg; break;
+		case 'N':
+			o->zone.notify_fd = atoi(optarg);
+			break;
 		case 'k': o->cfg.kernel_path = optarg; break;
 		case 'i': o->cfg.initrd_path = optarg; break;
 		case 'c': o->cfg.cmdline = optarg; break;
@@ -293,6 +312,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 		usage(stderr);
 		return 2;
 	}
+	if (o->zone.zone) {
+		o->zone.root = zs_root(o->zone.root);
+		return 0;
+	}
 	if (!o->cfg.kernel_path) {
 		fprintf(stderr, PROG ": no kernel given (--kernel FILE)\n");
 		usage(stderr);
@@ -330,6 +353,8 @@ int main(int argc, char **argv)
 	int rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc;
+	if (o.zone.zone)
+		return zonehost_main(&o.zone);
 
 	/* Block the signals we wait for before any thread exists. */
 	struct signal_waiter sw = { .signo = 0 };

@@ -316,6 +316,8 @@ static int machine_boot(struct vmm_vm *vm, char *err, size_t errlen)
 
 enum vmm_stop_reason vmm_vm_run(struct vmm_vm *vm)
 {
+	/* What an earlier run left (stopped vCPUs kept for inspection) goes. */
+	machine_teardown(vm);
 	for (;;) {
 		char err[256];
 		if (machine_boot(vm, err, sizeof(err))) {
@@ -323,6 +325,8 @@ enum vmm_stop_reason vmm_vm_run(struct vmm_vm *vm)
 			machine_teardown(vm);
 			return VMM_STOP_ERROR;
 		}
+		if (vm->console.booted)
+			vm->console.booted(vm->console_ctx, vm->boots);
 		pthread_mutex_lock(&vm->lock);
 		while (vm->nactive > 0 || vm->stop == VMM_STOP_NONE)
 			pthread_cond_wait(&vm->cond, &vm->lock);

@@ -32,6 +32,8 @@ struct vmm_config {
 /* Where console output goes and where its input comes from. */
 struct vmm_console_ops {
 	void (*output)(void *ctx, const uint8_t *buf, size_t len);
+	/* Called after each (re)boot has started the vCPUs; may be NULL. */
+	void (*booted)(void *ctx, unsigned boot_count);
 };
 
 /* Why the machine stopped running; what kzhost does next depends on it. */
@@ -96,6 +98,7 @@ void vmm_vm_destroy(struct vmm_vm *vm);
 /*
  * Boot the guest and run until it powers off, panics, fails, or the host
  * stops it; a guest reset reboots in place.  Returns the stop reason.
+ * May be called again after it returns: the machine boots afresh.
  */
 enum vmm_stop_reason vmm_vm_run(struct vmm_vm *vm);
 

@@ -1,0 +1,692 @@
+/*
+ * kzhost's zone mode: one VM for one zone, driven by zoneadm.
+ *
+ * Two processes.  The supervisor forks the VM process and waits for it;
+ * when the VM process is gone, however it went (power-off, halt, a crash,
+ * kill -9), the supervisor logs why, sets the zone back to installed and
+ * empties ROOT/run/ZONE.  The VM process builds the machine from the
+ * zone's configuration (the same vmm_vm_create/vmm_vm_run as standalone
+ * kzhost), serves the control socket, and writes the console log.
+ *
+ * Never prints to a terminal: stderr is the zone's log file, opened by
+ * zoneadm before exec.  Every line logged carries a timestamp.
+ */
+#include "zonehost.h"
+#include "ctl.h"
+#include "memory.h"
+#include "store.h"
+#include "vm.h"
+#include "devices.h"
+#include "board.h"
+#include "zonecfg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct zonehost {
+	const struct zonehost_opts *o;
+	struct vmm_vm vm;
+	struct zone_config *cfg;
+	char kernel[ZS_PATH_MAX];
+	char initrd[ZS_PATH_MAX];
+	char cmdline[4096];
+	int console_fd;
+	int ctl_fd;
+	int notify_fd;
+	/* Guarded by vm.lock. */
+	bool ready_hold;	/* vCPUs held until "boot" */
+	bool panicked;
+	bool halt_requested;
+	bool reboot_requested;
+	pthread_cond_t panic_cond;
+	int pinned[VMM_MAX_CPUS];
+	unsigned npinned;
+};
+
+static void zlog(const char *zone, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void zlog(const char *zone, const char *fmt, ...)
+{
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	va_list ap;
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", localtime_r(&now, &tm));
+	fprintf(stderr, "%s kzhost[%d]: zone '%s': ", when, (int)getpid(), zone);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static void notify(struct zonehost *z, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void notify(struct zonehost *z, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	if (z->notify_fd < 0)
+		return;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	(void)!write(z->notify_fd, buf, (size_t)n);
+	close(z->notify_fd);
+	z->notify_fd = -1;
+}
+
+static void console_out(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct zonehost *z = ctx;
+	while (len) {
+		ssize_t n = write(z->console_fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static void console_host_msg(struct zonehost *z, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Host messages in the console stream, marked so nobody takes them for the guest's. */
+static void console_host_msg(struct zonehost *z, const char *fmt, ...)
+{
+	char msg[256], line[300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	int n = snprintf(line, sizeof(line), "\r\n[kzhost: %s]\r\n", msg);
+	if (n > 0)
+		console_out(z, (const uint8_t *)line,
+			    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/*
+ * Dedicated CPUs: pick host CPUs no other running zone holds (each zone
+ * records its own in run/ZONE/dedicated-cpus), under the index lock so
+ * two zones booting at once cannot pick the same ones.
+ */
+static int claim_cpus(struct zonehost *z, unsigned n, char *err, size_t errlen)
+{
+	const char *root = z->o->root;
+	long nhost = sysconf(_SC_NPROCESSORS_ONLN);
+	bool taken[1024] = { false };
+	struct zone_index idx;
+	char path[ZS_PATH_MAX];
+	int rc;
+
+	int lk = zs_index_lock(root, err, errlen);
+	if (lk < 0)
+		return lk;
+	rc = zs_index_read(root, &idx, err, errlen);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < idx.n; i++) {
+		if (strcmp(idx.zones[i].name, z->o->zone) == 0)
+			continue;
+		if (zs_path(path, sizeof(path), root, "run/%s/dedicated-cpus",
+			    idx.zones[i].name))
+			continue;
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		int c;
+		while (fscanf(f, "%d", &c) == 1)
+			if (c >= 0 && c < 1024)
+				taken[c] = true;
+		fclose(f);
+	}
+	zs_index_free(&idx);
+	z->npinned = 0;
+	for (long c = 0; c < nhost && c < 1024 && z->npinned < n; c++)
+		if (!taken[c])
+			z->pinned[z->npinned++] = (int)c;
+	if (z->npinned < n) {
+		snprintf(err, errlen,
+			 "dedicated-cpu ncpus=%u: only %u of this host's %ld "
+			 "CPUs are not dedicated to other zones",
+			 n, z->npinned, nhost);
+		rc = -EBUSY;
+		goto out;
+	}
+	char list[4096];
+	size_t used = 0;
+	for (unsigned i = 0; i < z->npinned; i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used,
+					 "%d\n", z->pinned[i]);
+	rc = zs_path(path, sizeof(path), root, "run/%s/dedicated-cpus",
+		     z->o->zone);
+	if (!rc)
+		rc = zs_write_atomic(path, list, used, 0644);
+	if (rc)
+		snprintf(err, errlen, "recording dedicated CPUs: %s",
+			 strerror(-rc));
+out:
+	zs_unlock(lk);
+	return rc;
+}
+
+static void pin_vcpus(struct zonehost *z)
+{
+	for (unsigned i = 0; z->npinned && i < z->vm.ncpus; i++) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(z->pinned[i % z->npinned], &set);
+		pthread_setaffinity_np(z->vm.vcpus[i].thread, sizeof(set), &set);
+	}
+}
+
+static void on_booted(void *ctx, unsigned boots)
+{
+	struct zonehost *z = ctx;
+	char err[256];
+	pin_vcpus(z);
+	enum zone_state s = z->ready_hold ? ZS_READY : ZS_RUNNING;
+	if (zs_set_state(z->o->root, z->o->zone, s, err, sizeof(err)))
+		zlog(z->o->zone, "cannot record state %s: %s",
+		     zs_state_name(s), err);
+	if (boots > 1)
+		zlog(z->o->zone, "rebooted (boot %u)", boots);
+	notify(z, "ok");
+}
+
+static void reply(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void reply(int fd, const char *fmt, ...)
+{
+	char buf[CTL_LINE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	(void)!write(fd, buf, (size_t)n);
+}
+
+typedef void (*ctl_verb_fn)(struct zonehost *z, int fd, const char *args);
+
+static void verb_status(struct zonehost *z, int fd, const char *args)
+{
+	(void)args;
+	pthread_mutex_lock(&z->vm.lock);
+	bool ready = z->ready_hold, panicked = z->panicked;
+	unsigned boots = z->vm.boots;
+	pthread_mutex_unlock(&z->vm.lock);
+	reply(fd, "state %s", ready ? "ready" : "running");
+	reply(fd, "aux %s", panicked ? "panicked" : "");
+	reply(fd, "pid %d", (int)getpid());
+	reply(fd, "boots %u", boots);
+	reply(fd, "vcpus %u", z->vm.ncpus);
+	reply(fd, "ok");
+}
+
+static void verb_boot(struct zonehost *z, int fd, const char *args)
+{
+	(void)args;
+	char err[256];
+	pthread_mutex_lock(&z->vm.lock);
+	bool held = z->ready_hold;
+	z->ready_hold = false;
+	pthread_mutex_unlock(&z->vm.lock);
+	if (!held) {
+		reply(fd, "error zone is already running");
+		return;
+	}
+	if (zs_set_state(z->o->root, z->o->zone, ZS_RUNNING, err, sizeof(err)))
+		zlog(z->o->zone, "cannot record state running: %s", err);
+	vmm_vm_resume(&z->vm);
+	zlog(z->o->zone, "booted from ready");
+	reply(fd, "ok");
+}
+
+static void verb_halt(struct zonehost *z, int fd, const char *args)
+{
+	(void)args;
+	pthread_mutex_lock(&z->vm.lock);
+	z->halt_requested = true;
+	pthread_cond_broadcast(&z->panic_cond);
+	pthread_mutex_unlock(&z->vm.lock);
+	vmm_vm_request_stop(&z->vm, VMM_STOP_HOST, "halted by zoneadm");
+	reply(fd, "ok");
+}
+
+static void verb_reboot(struct zonehost *z, int fd, const char *args)
+{
+	(void)args;
+	pthread_mutex_lock(&z->vm.lock);
+	z->reboot_requested = true;
+	bool was_ready = z->ready_hold;
+	z->ready_hold = false;
+	pthread_cond_broadcast(&z->panic_cond);
+	pthread_mutex_unlock(&z->vm.lock);
+	if (was_ready)
+		vmm_vm_resume(&z->vm);
+	vmm_vm_guest_reset(&z->vm, "reboot requested by zoneadm");
+	reply(fd, "ok");
+}
+
+static void verb_shutdown(struct zonehost *z, int fd, const char *args)
+{
+	(void)args;
+	struct vmm_dev *pm = vmm_board_dev(&z->vm, &vmm_acpi_pm_ops);
+	if (!pm) {
+		reply(fd, "error this machine has no ACPI power button");
+		return;
+	}
+	vmm_acpi_pm_power_button(pm);
+	zlog(z->o->zone, "power button pressed for a clean shutdown");
+	reply(fd, "ok");
+}
+
+static void verb_console_log(struct zonehost *z, int fd, const char *args)
+{
+	(void)args;
+	char path[ZS_PATH_MAX];
+	if (zs_path(path, sizeof(path), z->o->root, "log/%s.console",
+		    z->o->zone))
+		reply(fd, "error path too long");
+	else
+		reply(fd, "ok %s", path);
+}
+
+static const struct ctl_verb {
+	const char *name;
+	ctl_verb_fn fn;
+} ctl_verbs[] = {
+	{ "status", verb_status },
+	{ "boot", verb_boot },
+	{ "halt", verb_halt },
+	{ "reboot", verb_reboot },
+	{ "shutdown", verb_shutdown },
+	{ "console-log", verb_console_log },
+};
+
+static void ctl_serve_one(struct zonehost *z, int fd)
+{
+	char line[CTL_LINE_MAX];
+	int n = ctl_read_line(fd, line, sizeof(line), 5000);
+	if (n < 0) {
+		if (n == -EMSGSIZE)
+			reply(fd, "error request line too long");
+		return;
+	}
+	char *args = strchr(line, ' ');
+	if (args)
+		*args++ = 0;
+	for (size_t i = 0; i < sizeof(ctl_verbs) / sizeof(ctl_verbs[0]); i++) {
+		if (strcmp(line, ctl_verbs[i].name) == 0) {
+			ctl_verbs[i].fn(z, fd, args ? args : "");
+			return;
+		}
+	}
+	reply(fd, "error unknown request '%.64s'", line);
+}
+
+static void *ctl_thread(void *arg)
+{
+	struct zonehost *z = arg;
+	for (;;) {
+		int fd = accept4(z->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			break;	/* listener closed at exit */
+		}
+		ctl_serve_one(z, fd);
+		close(fd);
+	}
+	return NULL;
+}
+
+static int build_config(struct zonehost *z, struct vmm_config *vc, char *err,
+			size_t errlen)
+{
+	const struct zone_config *c = z->cfg;
+	struct stat st;
+
+	if (zs_path(z->kernel, sizeof(z->kernel), z->o->root,
+		    "zones/%s/boot/kernel", z->o->zone) ||
+	    zs_path(z->initrd, sizeof(z->initrd), z->o->root,
+		    "zones/%s/boot/initrd", z->o->zone)) {
+		snprintf(err, errlen, "zone path too long");
+		return -ENAMETOOLONG;
+	}
+	int n = snprintf(z->cmdline, sizeof(z->cmdline), "%s%s%s", c->bootargs,
+			 c->bootargs[0] && z->o->bootargs ? " " : "",
+			 z->o->bootargs ? z->o->bootargs : "");
+	if (n < 0 || (size_t)n >= sizeof(z->cmdline)) {
+		snprintf(err, errlen, "boot arguments too long");
+		return -E2BIG;
+	}
+	/* Unset means the smallest pages, as solaris-kz(7) has it. */
+	enum vmm_pagesize_policy pol = VMM_PAGESIZE_SMALLEST_ONLY;
+	if (c->pagesize_policy[0] &&
+	    vmm_pagesize_policy_parse(c->pagesize_policy, &pol)) {
+		snprintf(err, errlen, "pagesize-policy '%s' is not known",
+			 c->pagesize_policy);
+		return -EINVAL;
+	}
+	*vc = (struct vmm_config){
+		.kernel_path = z->kernel,
+		.initrd_path = stat(z->initrd, &st) == 0 ? z->initrd : NULL,
+		.cmdline = z->cmdline,
+		.ncpus = c->ncpus ? c->ncpus : 1,
+		.mem_size = c->memory,
+		.pagesize_policy = pol,
+	};
+	return 0;
+}
+
+static int open_console_log(struct zonehost *z, char *err, size_t errlen)
+{
+	char path[ZS_PATH_MAX];
+	if (zs_path(path, sizeof(path), z->o->root, "log/%s.console",
+		    z->o->zone)) {
+		snprintf(err, errlen, "console log path too long");
+		return -ENAMETOOLONG;
+	}
+	z->console_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			     0640);
+	if (z->console_fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+/* What to do after vmm_vm_run returns; true to run the machine again. */
+static bool after_stop(struct zonehost *z, enum vmm_stop_reason why)
+{
+	const char *zone = z->o->zone;
+	switch (why) {
+	case VMM_STOP_POWEROFF:
+		zlog(zone, "guest powered off");
+		console_host_msg(z, "zone powered off");
+		return false;
+	case VMM_STOP_HOST:
+		pthread_mutex_lock(&z->vm.lock);
+		bool again = z->reboot_requested && !z->halt_requested;
+		z->reboot_requested = false;
+		pthread_mutex_unlock(&z->vm.lock);
+		zlog(zone, "%s", again ? "rebooting" : "halted");
+		console_host_msg(z, "zone %s", again ? "rebooting" : "halted");
+		return again;
+	case VMM_STOP_PANIC:
+		zlog(zone, "guest panicked; vCPUs held until halt or reboot");
+		console_host_msg(z, "zone panicked");
+		pthread_mutex_lock(&z->vm.lock);
+		z->panicked = true;
+		while (!z->halt_requested && !z->reboot_requested)
+			pthread_cond_wait(&z->panic_cond, &z->vm.lock);
+		bool reboot = z->reboot_requested && !z->halt_requested;
+		z->panicked = false;
+		z->reboot_requested = false;
+		pthread_mutex_unlock(&z->vm.lock);
+		return reboot;
+	default:
+		zlog(zone, "machine stopped: %s", z->vm.stop_msg);
+		console_host_msg(z, "zone stopped: %s", z->vm.stop_msg);
+		return false;
+	}
+}
+
+/* SIGTERM or SIGINT to the VM process halts the zone, as zoneadm halt does. */
+static void *signal_thread(void *arg)
+{
+	struct zonehost *z = arg;
+	sigset_t set;
+	int sig;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigwait(&set, &sig) == 0) {
+		zlog(z->o->zone, "%s: halting", strsignal(sig));
+		pthread_mutex_lock(&z->vm.lock);
+		z->halt_requested = true;
+		pthread_cond_broadcast(&z->panic_cond);
+		pthread_mutex_unlock(&z->vm.lock);
+		vmm_vm_request_stop(&z->vm, VMM_STOP_HOST, strsignal(sig));
+	}
+	return NULL;
+}
+
+/* The VM process.  Returns its exit status. */
+static int vm_process(struct zonehost *z)
+{
+	const char *zone = z->o->zone;
+	const char *root = z->o->root;
+	struct vmm_config vc;
+	char err[512], path[ZS_PATH_MAX];
+	int status = 1;
+
+	pthread_cond_init(&z->panic_cond, NULL);
+	z->ctl_fd = -1;
+	if (zcfg_load(root, zone, &z->cfg, err, sizeof(err)))
+		goto fail;
+	if (build_config(z, &vc, err, sizeof(err)) ||
+	    open_console_log(z, err, sizeof(err)))
+		goto fail;
+	if (z->cfg->dedicated_cpu &&
+	    claim_cpus(z, z->cfg->ncpus, err, sizeof(err)))
+		goto fail;
+	const struct vmm_console_ops cops = { .output = console_out,
+					      .booted = on_booted };
+	if (vmm_vm_create(&z->vm, &vc, &cops, z, err, sizeof(err)))
+		goto fail;
+	if (!z->vm.mem.locked)
+		zlog(zone, "warning: guest memory is not locked");
+
+	if (ctl_socket_path(path, sizeof(path), root, zone) ||
+	    (z->ctl_fd = ctl_listen(path)) < 0) {
+		snprintf(err, sizeof(err), "control socket %s: %s", path,
+			 strerror(z->ctl_fd < 0 ? -z->ctl_fd : ENAMETOOLONG));
+		z->ctl_fd = -1;
+		goto fail_vm;
+	}
+	pthread_t ctl_tid, sig_tid;
+	pthread_create(&ctl_tid, NULL, ctl_thread, z);
+	pthread_create(&sig_tid, NULL, signal_thread, z);
+	pthread_detach(sig_tid);
+
+	if (z->o->ready) {
+		z->ready_hold = true;
+		vmm_vm_pause(&z->vm);	/* the vCPUs start parked */
+	}
+	zlog(zone, "%s: %u vCPUs, %llu MiB (%s pages), kernel %s",
+	     z->o->ready ? "ready" : "booting", vc.ncpus,
+	     (unsigned long long)(vc.mem_size >> 20),
+	     vmm_page_backing_name(z->vm.mem.backing), vc.kernel_path);
+	console_host_msg(z, "zone '%s' %s", zone,
+			 z->o->ready ? "ready" : "booting");
+	for (;;) {
+		enum vmm_stop_reason why = vmm_vm_run(&z->vm);
+		if (why == VMM_STOP_ERROR && z->notify_fd >= 0) {
+			snprintf(err, sizeof(err), "%s", z->vm.stop_msg);
+			notify(z, "error %s", err);
+		}
+		if (!after_stop(z, why))
+			break;
+	}
+	status = 0;
+	shutdown(z->ctl_fd, SHUT_RDWR);
+	close(z->ctl_fd);
+	pthread_join(ctl_tid, NULL);
+fail_vm:
+	if (status) {
+		zlog(zone, "%s", err);
+		notify(z, "error %s", err);
+	}
+	vmm_vm_destroy(&z->vm);
+	zcfg_free(z->cfg);
+	return status;
+fail:
+	zlog(zone, "%s", err);
+	notify(z, "error %s", err);
+	zcfg_free(z->cfg);
+	return 1;
+}
+
+static void remove_run_dir(const char *root, const char *zone)
+{
+	static const char *const files[] = { "ctl.sock", "console.sock",
+					     "gdb.sock", "kzhost.pid",
+					     "dedicated-cpus", "zoneid" };
+	char path[ZS_PATH_MAX];
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (!zs_path(path, sizeof(path), root, "run/%s/%s", zone,
+			     files[i]))
+			unlink(path);
+	if (!zs_path(path, sizeof(path), root, "run/%s", zone))
+		rmdir(path);
+}
+
+static int write_pid(const char *root, const char *zone, pid_t pid)
+{
+	char path[ZS_PATH_MAX], buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)pid);
+	int rc = zs_path(path, sizeof(path), root, "run/%s/kzhost.pid", zone);
+	return rc ? rc : zs_write_atomic(path, buf, (size_t)n, 0644);
+}
+
+/*
+ * A running zone's numeric id, as zoneadm list shows it: the lowest id
+ * from 1 up that no other running zone has, chosen under the index lock.
+ */
+static void claim_zoneid(const char *root, const char *zone)
+{
+	char err[256], path[ZS_PATH_MAX], buf[16];
+	struct zone_index idx;
+	bool used[4096] = { false };
+	int lk = zs_index_lock(root, err, sizeof(err));
+	if (lk < 0)
+		return;
+	if (zs_index_read(root, &idx, err, sizeof(err)) == 0) {
+		for (size_t i = 0; i < idx.n; i++) {
+			int id = 0;
+			if (strcmp(idx.zones[i].name, zone) == 0 ||
+			    zs_path(path, sizeof(path), root, "run/%s/zoneid",
+				    idx.zones[i].name))
+				continue;
+			FILE *f = fopen(path, "re");
+			if (f && fscanf(f, "%d", &id) == 1 && id > 0 && id < 4096)
+				used[id] = true;
+			if (f)
+				fclose(f);
+		}
+		zs_index_free(&idx);
+	}
+	int id = 1;
+	while (id < 4095 && used[id])
+		id++;
+	int n = snprintf(buf, sizeof(buf), "%d\n", id);
+	if (!zs_path(path, sizeof(path), root, "run/%s/zoneid", zone))
+		(void)zs_write_atomic(path, buf, (size_t)n, 0644);
+	zs_unlock(lk);
+}
+
+static volatile sig_atomic_t forward_sig;
+
+static void supervisor_sig(int sig)
+{
+	forward_sig = sig;
+}
+
+int zonehost_main(const struct zonehost_opts *o)
+{
+	char err[256], path[ZS_PATH_MAX];
+
+	if (zs_root_init(o->root, err, sizeof(err)) ||
+	    zs_path(path, sizeof(path), o->root, "run/%s", o->zone)) {
+		zlog(o->zone, "%s", err);
+		return 1;
+	}
+	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+		zlog(o->zone, "cannot create %s: %s", path, strerror(errno));
+		return 1;
+	}
+	claim_zoneid(o->root, o->zone);
+	pid_t child = fork();
+	if (child < 0) {
+		zlog(o->zone, "fork: %s", strerror(errno));
+		return 1;
+	}
+	if (child == 0) {
+		struct zonehost *z = calloc(1, sizeof(*z));
+		if (!z)
+			_exit(1);
+		z->o = o;
+		z->notify_fd = o->notify_fd;
+		/* Blocked in every thread; the signal thread takes them. */
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGINT);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+		signal(SIGHUP, SIG_IGN);
+		_exit(vm_process(z));
+	}
+	/* The supervisor does not need the notify pipe: the VM process owns it. */
+	if (o->notify_fd >= 0)
+		close(o->notify_fd);
+	if (write_pid(o->root, o->zone, child))
+		zlog(o->zone, "cannot write kzhost.pid: %s", strerror(errno));
+
+	struct sigaction sa = { .sa_handler = supervisor_sig };
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGHUP, SIG_IGN);
+	int wstatus;
+	for (;;) {
+		pid_t r = waitpid(child, &wstatus, 0);
+		if (r == child)
+			break;
+		if (r < 0 && errno == EINTR && forward_sig) {
+			/* A signal to the supervisor halts the zone cleanly. */
+			kill(child, SIGTERM);
+			forward_sig = 0;
+		}
+	}
+	if (WIFSIGNALED(wstatus))
+		zlog(o->zone, "VM process %d died: killed by signal %d (%s)",
+		     (int)child, WTERMSIG(wstatus), strsignal(WTERMSIG(wstatus)));
+	else if (WEXITSTATUS(wstatus))
+		zlog(o->zone, "VM process %d ended with status %d", (int)child,
+		     WEXITSTATUS(wstatus));
+	remove_run_dir(o->root, o->zone);
+	if (zs_set_state(o->root, o->zone, ZS_INSTALLED, err, sizeof(err)))
+		zlog(o->zone, "cannot set state installed: %s", err);
+	else
+		zlog(o->zone, "state installed");
+	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 1;
+}
