@@ -262,6 +262,9 @@ int zcfg_lex(const char *line, size_t len, struct zcfg_toks *out, char *err,
 	     size_t errlen) __attribute__((warn_unused_result));
 void zcfg_toks_free(struct zcfg_toks *t);
 
+/* The zonecfg command (zonecfg_cmd.c); kzsh and main_zonecfg.c call it. */
+int cmd_zonecfg(int argc, char **argv);
+
 /* ---- inside libzone (zcfg_*.c); not for other callers ---- */
 enum zcfg_kind { ZK_STR, ZK_BOOL, ZK_SIZE, ZK_INT, ZK_UINT, ZK_BW };
 
