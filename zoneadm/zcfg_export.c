@@ -56,8 +56,11 @@ static void put_sets(FILE *f, const void *obj, enum zcfg_scope r)
 			continue;
 		if (r == ZR_GLOBAL && strcmp(p[i].name, "zonename") == 0)
 			continue;	/* the file belongs to -z ZONE */
-		if (!zcfg_prop_isset(obj, &p[i]))
+		if (!zcfg_prop_isset(obj, &p[i])) {
+			if (p[i].flags & ZP_ADDSET)
+				fprintf(f, "\tclear %s\n", p[i].name);
 			continue;
+		}
 		zcfg_prop_format(obj, &p[i], v, sizeof(v));
 		fprintf(f, "%sset %s=", r == ZR_GLOBAL ? "" : "\t", p[i].name);
 		put_value(f, v);

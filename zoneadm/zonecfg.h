@@ -284,6 +284,7 @@ struct zcfg_prop {
 };
 #define ZP_NOSET	1	/* fixed (zonepath) */
 #define ZP_NOCLEAR	2	/* always has a value */
+#define ZP_ADDSET	4	/* add sets it: export says when it is clear */
 
 const struct zcfg_prop *zcfg_prop_find(enum zcfg_scope r, const char *name);
 /* The object a property of scope r lives in: c, or the element edited. */
