@@ -183,7 +183,7 @@ static void roles_and_input(void **state)
 	struct tc *a = tc_open(0, 0, "alpha");
 	assert_true(tc_until(a, 2000, a->role == CON_ROLE_RW));
 	struct tc *b = tc_open(0, 0, "beta");
-	assert_true(tc_until(b, 2000, b->role == CON_ROLE_RO));
+	assert_true(tc_until(b, 2000, b->role == CON_ROLE_RO && b->state[0]));
 	assert_non_null(strstr(b->role_why, "alpha"));
 	assert_string_equal(b->state, "running");
 
