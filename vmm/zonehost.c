@@ -206,6 +206,10 @@ static void on_booted(void *ctx, unsigned boots)
 {
 	struct zonehost *z = ctx;
 	char err[256];
+	/* A reboot asked for by zoneadm is done once the machine is back. */
+	pthread_mutex_lock(&z->vm.lock);
+	z->reboot_requested = false;
+	pthread_mutex_unlock(&z->vm.lock);
 	pin_vcpus(z);
 	enum zone_state s = z->ready_hold ? ZS_READY : ZS_RUNNING;
 	if (zs_set_state(z->o->root, z->o->zone, s, err, sizeof(err)))
@@ -523,7 +527,7 @@ static int vm_process(struct zonehost *z)
 		z->ready_hold = true;
 		vmm_vm_pause(&z->vm);	/* the vCPUs start parked */
 	}
-	zlog(zone, "%s: %u vCPUs, %llu MiB (%s pages), kernel %s",
+	zlog(zone, "%s: %u vCPUs, %llu MiB (%s), kernel %s",
 	     z->o->ready ? "ready" : "booting", vc.ncpus,
 	     (unsigned long long)(vc.mem_size >> 20),
 	     vmm_page_backing_name(z->vm.mem.backing), vc.kernel_path);

@@ -179,6 +179,28 @@ int za_default_kernel(char *buf, size_t len)
 	return -ENOENT;
 }
 
+/*
+ * A live kzhost: the process exists, is not a zombie (a VM process whose
+ * supervisor died lingers as one until init reaps it), and is kzhost
+ * rather than whatever later reused the pid.
+ */
+static bool pid_is_live_kzhost(int pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *rp = strrchr(buf, ')');
+	if (!rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X')
+		return false;
+	char *lp = strchr(buf, '(');
+	return lp && strncmp(lp + 1, "kzhost", 6) == 0;
+}
+
 int za_kzhost_pid(const char *root, const char *zone)
 {
 	char path[ZS_PATH_MAX];
@@ -191,9 +213,7 @@ int za_kzhost_pid(const char *root, const char *zone)
 	if (fscanf(f, "%d", &pid) != 1)
 		pid = 0;
 	fclose(f);
-	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
-		return 0;
-	return pid;
+	return pid > 0 && pid_is_live_kzhost(pid) ? pid : 0;
 }
 
 static bool state_has_kzhost(enum zone_state s)

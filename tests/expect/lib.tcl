@@ -17,6 +17,8 @@ proc fail {msg} {
 		catch {close -i $spawn_id}
 		catch {wait -nowait -i $spawn_id}
 	}
+	# Zones a failed test started must not outlive it.
+	if {[info procs zone_root_cleanup] ne ""} { zone_root_cleanup }
 	exit 1
 }
 
@@ -61,4 +63,74 @@ proc exit_status {} {
 proc want_status {expected} {
 	set s [exit_status]
 	if {$s != $expected} { fail "exit status $s, expected $expected" }
+}
+
+# ---- zone commands ----
+# A fresh zone root for this test, removed (with every zone in it halted)
+# when the test exits.
+proc zone_root {} {
+	global zroot bin
+	set zroot [exec mktemp -d /tmp/kz-test.XXXXXX]
+	set ::env(KZ_ROOT) $zroot
+	return $zroot
+}
+
+proc zone_root_cleanup {} {
+	global zroot
+	if {![info exists zroot]} return
+	foreach pidfile [glob -nocomplain $zroot/run/*/kzhost.pid] {
+		catch {exec kill -9 [string trim [exec cat $pidfile]]}
+	}
+	after 200
+	catch {exec rm -rf $zroot}
+}
+
+# Run a command at a terminal to its end; return {status output}.
+proc run {args} {
+	global spawn_id
+	set out ""
+	spawn -noecho {*}$args
+	expect {
+		-re {.+} { append out $expect_out(0,string); exp_continue }
+		eof {}
+		timeout { fail "'$args' did not finish" }
+	}
+	lassign [wait] pid sid oserr status
+	return [list $status [string map {"\r\n" "\n"} $out]]
+}
+
+# Run and require success; return the output.
+proc ok {args} {
+	lassign [run {*}$args] status out
+	if {$status != 0} { fail "'$args' exited $status: $out" }
+	return $out
+}
+
+# Run and require failure with status and a line matching re.
+proc refused {status re args} {
+	lassign [run {*}$args] st out
+	if {$st != $status} { fail "'$args' exited $st, expected $status: $out" }
+	if {![regexp -- $re $out]} { fail "'$args' said '$out', expected /$re/" }
+	return $out
+}
+
+proc zone_state {zone} {
+	global bin
+	set out [ok $bin/zoneadm -z $zone list -p]
+	foreach line [split $out "\n"] {
+		set f [split $line ":"]
+		if {[lindex $f 1] eq $zone} { return [lindex $f 2] }
+	}
+	fail "zone $zone not listed"
+}
+
+proc want_state {zone state} {
+	set s [zone_state $zone]
+	if {$s ne $state} { fail "zone $zone is $s, expected $state" }
+}
+
+# Configure a small zone for tests: ncpus vCPUs and mem of RAM.
+proc small_zone {zone {ncpus 1} {mem 64M}} {
+	global bin
+	ok $bin/zonecfg -z $zone "create; select virtual-cpu ncpus=4; set ncpus=$ncpus; end; select capped-memory physical=4G; set physical=$mem; end"
 }
