@@ -446,8 +446,9 @@ static int run_interactive(struct zc *z)
 	el_set(z->el, EL_EDITOR, "emacs");
 	el_set(z->el, EL_PROMPT, prompt_fn);
 	el_set(z->el, EL_HIST, history, z->hist);
-	el_set(z->el, EL_ADDFN, "zc-complete", "complete a zonecfg word",
-	       complete_fn);
+	/* The wide call: the narrow one leaks copies of the two strings. */
+	el_wset(z->el, EL_ADDFN, L"zc-complete", L"complete a zonecfg word",
+		complete_fn);
 	el_set(z->el, EL_BIND, "^I", "zc-complete", NULL);
 	el_source(z->el, NULL);	/* ~/.editrc, if any */
 
