@@ -19,6 +19,7 @@
 #include "devices.h"
 #include "board.h"
 #include "zonecfg.h"
+#include "con_server.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,7 +44,8 @@ struct zonehost {
 	char kernel[ZS_PATH_MAX];
 	char initrd[ZS_PATH_MAX];
 	char cmdline[4096];
-	int console_fd;
+	struct con_server *con;	/* console ring, log and console.sock */
+	bool vm_made;		/* console input may reach the UART */
 	int ctl_fd;
 	int notify_fd;
 	/* Guarded by vm.lock. */
@@ -96,18 +98,28 @@ static void notify(struct zonehost *z, const char *fmt, ...)
 	z->notify_fd = -1;
 }
 
+/* Guest output, from vCPU threads: into the ring, never waiting. */
 static void console_out(void *ctx, const uint8_t *buf, size_t len)
 {
 	struct zonehost *z = ctx;
-	while (len) {
-		ssize_t n = write(z->console_fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
+	con_server_output(z->con, buf, len);
+}
+
+/* The console holder's keystrokes, from the console server's thread. */
+static size_t console_in(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct zonehost *z = ctx;
+	if (!__atomic_load_n(&z->vm_made, __ATOMIC_ACQUIRE))
+		return 0;
+	return vmm_vm_console_input(&z->vm, buf, len);
+}
+
+static void console_break(void *ctx, char *msg, size_t len)
+{
+	struct zonehost *z = ctx;
+	zlog(z->o->zone, "console break requested: no debugger yet");
+	snprintf(msg, len, "break: the kernel debugger is not part of kzhost "
+		 "yet, so nothing was sent to the guest");
 }
 
 static void console_host_msg(struct zonehost *z, const char *fmt, ...)
@@ -116,15 +128,12 @@ static void console_host_msg(struct zonehost *z, const char *fmt, ...)
 /* Host messages in the console stream, marked so nobody takes them for the guest's. */
 static void console_host_msg(struct zonehost *z, const char *fmt, ...)
 {
-	char msg[256], line[300];
+	char msg[256];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	int n = snprintf(line, sizeof(line), "\r\n[kzhost: %s]\r\n", msg);
-	if (n > 0)
-		console_out(z, (const uint8_t *)line,
-			    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	con_server_host_msg(z->con, "%s", msg);
 }
 
 /*
@@ -212,6 +221,7 @@ static void on_booted(void *ctx, unsigned boots)
 	pthread_mutex_unlock(&z->vm.lock);
 	pin_vcpus(z);
 	enum zone_state s = z->ready_hold ? ZS_READY : ZS_RUNNING;
+	con_server_state(z->con, zs_state_name(s), NULL);
 	if (zs_set_state(z->o->root, z->o->zone, s, err, sizeof(err)))
 		zlog(z->o->zone, "cannot record state %s: %s",
 		     zs_state_name(s), err);
@@ -269,6 +279,7 @@ static void verb_boot(struct zonehost *z, int fd, const char *args)
 	if (zs_set_state(z->o->root, z->o->zone, ZS_RUNNING, err, sizeof(err)))
 		zlog(z->o->zone, "cannot record state running: %s", err);
 	vmm_vm_resume(&z->vm);
+	con_server_state(z->con, "running", NULL);
 	zlog(z->o->zone, "booted from ready");
 	reply(fd, "ok");
 }
@@ -308,6 +319,7 @@ static void verb_shutdown(struct zonehost *z, int fd, const char *args)
 		return;
 	}
 	vmm_acpi_pm_power_button(pm);
+	con_server_state(z->con, "shutting_down", NULL);
 	zlog(z->o->zone, "power button pressed for a clean shutdown");
 	reply(fd, "ok");
 }
@@ -411,22 +423,49 @@ static int build_config(struct zonehost *z, struct vmm_config *vc, char *err,
 	return 0;
 }
 
-static int open_console_log(struct zonehost *z, char *err, size_t errlen)
+/* A console size from the environment (KZ_CONSOLE_*), or 0 for default. */
+static int console_env_size(const char *name, uint64_t *v, char *err,
+			    size_t errlen)
 {
-	char path[ZS_PATH_MAX];
-	if (zs_path(path, sizeof(path), z->o->root, "log/%s.console",
-		    z->o->zone)) {
-		snprintf(err, errlen, "console log path too long");
-		return -ENAMETOOLONG;
-	}
-	z->console_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-			     0640);
-	if (z->console_fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		return -e;
+	const char *s = getenv(name);
+	*v = 0;
+	if (s && *s && con_size_parse(s, v)) {
+		snprintf(err, errlen, "%s=%s: expected a size such as 64K or "
+			 "1M", name, s);
+		return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * The console server: ring, log/ZONE.console and run/ZONE/console.sock.
+ * Sizes from KZ_CONSOLE_RING (ring, default 1M), KZ_CONSOLE_LOG_SIZE
+ * (rotate the log past this, default 8M), KZ_CONSOLE_LOG_KEEP (rotated
+ * logs kept, default 3).
+ */
+static int open_console_log(struct zonehost *z, char *err, size_t errlen)
+{
+	static const struct con_server_ops ops = { console_in, console_break };
+	char log[ZS_PATH_MAX], sock[ZS_PATH_MAX];
+	uint64_t ring, lmax, keep;
+	int rc;
+	if (zs_path(log, sizeof(log), z->o->root, "log/%s.console",
+		    z->o->zone) ||
+	    zs_path(sock, sizeof(sock), z->o->root, "run/%s/console.sock",
+		    z->o->zone)) {
+		snprintf(err, errlen, "console path too long");
+		return -ENAMETOOLONG;
+	}
+	if ((rc = console_env_size("KZ_CONSOLE_RING", &ring, err, errlen)) ||
+	    (rc = console_env_size("KZ_CONSOLE_LOG_SIZE", &lmax, err,
+				   errlen)) ||
+	    (rc = console_env_size("KZ_CONSOLE_LOG_KEEP", &keep, err, errlen)))
+		return rc;
+	const struct con_server_opts o = {
+		.sock_path = sock, .log_path = log, .ring_size = (size_t)ring,
+		.log_max = lmax, .log_keep = keep > 99 ? 100 : (unsigned)keep,
+	};
+	return con_server_create(&z->con, &o, &ops, z, err, errlen);
 }
 
 /* What to do after vmm_vm_run returns; true to run the machine again. */
@@ -436,6 +475,7 @@ static bool after_stop(struct zonehost *z, enum vmm_stop_reason why)
 	switch (why) {
 	case VMM_STOP_POWEROFF:
 		zlog(zone, "guest powered off");
+		con_server_state(z->con, "down", NULL);
 		console_host_msg(z, "zone powered off");
 		return false;
 	case VMM_STOP_HOST:
@@ -444,10 +484,12 @@ static bool after_stop(struct zonehost *z, enum vmm_stop_reason why)
 		z->reboot_requested = false;
 		pthread_mutex_unlock(&z->vm.lock);
 		zlog(zone, "%s", again ? "rebooting" : "halted");
+		con_server_state(z->con, "down", NULL);
 		console_host_msg(z, "zone %s", again ? "rebooting" : "halted");
 		return again;
 	case VMM_STOP_PANIC:
 		zlog(zone, "guest panicked; vCPUs held until halt or reboot");
+		con_server_state(z->con, "running", "panicked");
 		console_host_msg(z, "zone panicked");
 		pthread_mutex_lock(&z->vm.lock);
 		z->panicked = true;
@@ -460,6 +502,7 @@ static bool after_stop(struct zonehost *z, enum vmm_stop_reason why)
 		return reboot;
 	default:
 		zlog(zone, "machine stopped: %s", z->vm.stop_msg);
+		con_server_state(z->con, "down", NULL);
 		console_host_msg(z, "zone stopped: %s", z->vm.stop_msg);
 		return false;
 	}
@@ -508,6 +551,7 @@ static int vm_process(struct zonehost *z)
 					      .booted = on_booted };
 	if (vmm_vm_create(&z->vm, &vc, &cops, z, err, sizeof(err)))
 		goto fail;
+	__atomic_store_n(&z->vm_made, true, __ATOMIC_RELEASE);
 	if (!z->vm.mem.locked)
 		zlog(zone, "warning: guest memory is not locked");
 
@@ -551,12 +595,15 @@ fail_vm:
 		zlog(zone, "%s", err);
 		notify(z, "error %s", err);
 	}
+	__atomic_store_n(&z->vm_made, false, __ATOMIC_RELEASE);
+	con_server_destroy(z->con);	/* after the last host message */
 	vmm_vm_destroy(&z->vm);
 	zcfg_free(z->cfg);
 	return status;
 fail:
 	zlog(zone, "%s", err);
 	notify(z, "error %s", err);
+	con_server_destroy(z->con);
 	zcfg_free(z->cfg);
 	return 1;
 }
