@@ -272,6 +272,27 @@ static uint16_t pm1_cnt_port(unsigned xoff, unsigned off)
 	return (uint16_t)get32(f + off);
 }
 
+/*
+ * Give a request the machine handles asynchronously (QEMU queues power
+ * off and reset for its main loop) time to act before the next fallback:
+ * up to half a second of timer ticks, halting in between.  Without a
+ * running timer, a short spin is all we can do.
+ */
+static void settle(void)
+{
+	uint64_t end = kz_ticks + KZ_HZ / 2;
+	unsigned i;
+
+	if (!kz_timer_running) {
+		for (i = 0; i < 100000; i++)
+			cpu_relax();
+		return;
+	}
+	while (kz_ticks < end)
+		sti_hlt();
+	cli();
+}
+
 static __noreturn void halt_forever(void)
 {
 	for (;;)
@@ -293,14 +314,16 @@ void acpi_poweroff(void)
 		if (port)
 			outw(port, v);
 		port = pm1_cnt_port(FADT_X_PM1A_CNT, FADT_PM1A_CNT);
-		if (port)
+		if (port) {
 			outw(port, v);
+			settle();
+		}
 	}
 	if (f && kz_acpi.hw_reduced &&
-	    kz_acpi.fadt_len >= FADT_SLEEP_CONTROL + 12)
-		gas_write8(f + FADT_SLEEP_CONTROL,
-			   (uint8_t)((((typ >= 0 ? typ : 5) & 7) << 2) |
-				     (1 << 5)));
+	    kz_acpi.fadt_len >= FADT_SLEEP_CONTROL + 12 &&
+	    gas_write8(f + FADT_SLEEP_CONTROL,
+		       (uint8_t)((((typ >= 0 ? typ : 5) & 7) << 2) | (1 << 5))))
+		settle();
 	/* QEMU's isa-debug-exit, which the benchmarks configure. */
 	outl(0xf4, 0);
 	halt_forever();
@@ -313,18 +336,15 @@ void acpi_reboot(void)
 		uint16_t limit;
 		uint64_t base;
 	} __attribute__((packed)) noidt = { 0, 0 };
-	unsigned i;
 
 	cli();
 	uart_flush();
 	if (f && kz_acpi.fadt_len > FADT_RESET_VALUE &&
-	    (get32(f + FADT_FLAGS) & FADT_F_RESET_REG_SUP))
-		gas_write8(f + FADT_RESET_REG, f[FADT_RESET_VALUE]);
-	for (i = 0; i < 1000; i++)
-		cpu_relax();
+	    (get32(f + FADT_FLAGS) & FADT_F_RESET_REG_SUP) &&
+	    gas_write8(f + FADT_RESET_REG, f[FADT_RESET_VALUE]))
+		settle();
 	outb(0x64, 0xfe);			/* i8042: pulse reset line */
-	for (i = 0; i < 1000; i++)
-		cpu_relax();
+	settle();
 	/* Triple fault: no IDT, then an exception. */
 	__asm__ volatile("lidt %0; ud2" : : "m"(noidt));
 	halt_forever();

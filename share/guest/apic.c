@@ -3,8 +3,8 @@
  * the periodic timer that drives kz_ticks.
  *
  * The timer runs on the BSP only, at KZ_HZ.  Its rate is measured once
- * against PIT channel 2 over 10 ms: about a thousand port reads, cheap even
- * where every exit costs ~10 us, and right on any host.  If the PIT does
+ * against PIT channel 0 over 10 ms: a few hundred port accesses, cheap
+ * even where every exit costs ~10 us, and right on any host.  If the PIT does
  * not answer (no PIT, or an implausible count) we assume the 1 GHz APIC bus
  * that KVM emulates by default.
  */
@@ -30,6 +30,7 @@
 #define ICR_BUSY	(1u << 12)
 
 volatile uint64_t kz_ticks;
+bool kz_timer_running;
 static uint32_t timer_count;	/* initial count for one tick, divide by 16 */
 
 static volatile uint32_t *lapic_reg(unsigned off)
@@ -71,33 +72,51 @@ void lapic_init(void)
 	lapic_write(LAPIC_LVT_ERR, LVT_MASKED);
 }
 
-/* LAPIC timer counts (divide by 16) in 10 ms of PIT channel 2. */
+static uint16_t pit0_read(void)
+{
+	uint8_t lo, hi;
+
+	outb(0x43, 0x00);			/* latch channel 0 */
+	lo = inb(0x40);
+	hi = inb(0x40);
+	return (uint16_t)(lo | hi << 8);
+}
+
+/*
+ * LAPIC timer counts (divide by 16) in 10 ms of PIT time.  Channel 0 is
+ * read back rather than channel 2's gate watched through port 0x61,
+ * because some machines (QEMU microvm) have a PIT but no port 0x61.  If
+ * the counter does not move (no PIT), give up quickly and return 0.
+ */
 static uint32_t calibrate_10ms(void)
 {
-	const uint16_t pit_count = 11932;	/* 1193182 Hz / 100 */
-	uint32_t start, end;
-	uint8_t gate;
+	const uint32_t want = 11932;		/* 1193182 Hz / 100 */
+	uint32_t start, end, elapsed = 0;
+	uint16_t prev, cur;
 	unsigned i;
 
-	gate = inb(0x61);
-	outb(0x61, (gate & ~0x02) | 0x01);	/* speaker off, gate on */
-	outb(0x43, 0xb0);			/* ch2, lo/hi, mode 0 */
+	outb(0x43, 0x34);			/* ch0, lo/hi, mode 2 */
+	outb(0x40, 0xff);
+	outb(0x40, 0xff);
 	lapic_write(LAPIC_TIMER_DCR, 0x3);	/* divide by 16 */
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
-	outb(0x42, pit_count & 0xff);
-	outb(0x42, pit_count >> 8);
+	prev = pit0_read();
 	lapic_write(LAPIC_TIMER_ICR, 0xffffffff);
 	start = lapic_read(LAPIC_TIMER_CCR);
-	/* OUT2 (port 0x61 bit 5) goes high at terminal count. */
-	for (i = 0; i < 200000; i++)
-		if (inb(0x61) & 0x20)
+	for (i = 0; elapsed < want; i++) {
+		if (i == 1000 && elapsed == 0)
 			break;
+		cur = pit0_read();
+		elapsed += (uint16_t)(prev - cur);
+		prev = cur;
+	}
 	end = lapic_read(LAPIC_TIMER_CCR);
 	lapic_write(LAPIC_TIMER_ICR, 0);
-	outb(0x61, gate);
-	if (i == 0 || i == 200000)
+	/* Mode 0 without a count: channel 0 stops, IRQ0 stays quiet. */
+	outb(0x43, 0x30);
+	if (elapsed < want)
 		return 0;
-	return start - end;
+	return (uint32_t)((uint64_t)(start - end) * want / elapsed);
 }
 
 void lapic_timer_start(void)
@@ -111,6 +130,7 @@ void lapic_timer_start(void)
 	lapic_write(LAPIC_TIMER_DCR, 0x3);
 	lapic_write(LAPIC_LVT_TIMER, LVT_PERIODIC | KZ_VEC_TIMER);
 	lapic_write(LAPIC_TIMER_ICR, timer_count);
+	kz_timer_running = true;
 }
 
 void lapic_timer_irq(void)

@@ -232,6 +232,7 @@ void lapic_send_sipi(unsigned apic_id, unsigned vector);
 void lapic_nmi_others(void);
 void lapic_timer_irq(void);
 extern volatile uint64_t kz_ticks;
+extern bool kz_timer_running;
 
 /* ioapic.c */
 void ioapic_route_isa(unsigned irq, unsigned vector, unsigned dest_apic);

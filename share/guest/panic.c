@@ -126,12 +126,15 @@ void kz_panic(const char *fmt, ...)
 {
 	va_list ap;
 	char msg[200];
+	uint64_t pc;
 
 	panic_begin();
 	va_start(ap, fmt);
 	kz_vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	kz_printf("panic[cpu%u]: %s\nbacktrace:\n", this_cpu()->index, msg);
+	__asm__ volatile("leaq 0(%%rip), %0" : "=r"(pc));
+	print_pc(pc);		/* kz_panic itself, then its callers */
 	kz_backtrace((uint64_t)__builtin_frame_address(0));
 	panic_end();
 }
