@@ -288,8 +288,6 @@ static int machine_boot(struct vmm_vm *vm, char *err, size_t errlen)
 	}
 
 	pthread_mutex_lock(&vm->lock);
-	vm->stop = VMM_STOP_NONE;
-	vm->stop_msg[0] = 0;
 	vm->boots++;
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		struct vmm_vcpu *v = &vm->vcpus[i];
@@ -318,6 +316,10 @@ enum vmm_stop_reason vmm_vm_run(struct vmm_vm *vm)
 {
 	/* What an earlier run left (stopped vCPUs kept for inspection) goes. */
 	machine_teardown(vm);
+	pthread_mutex_lock(&vm->lock);
+	vm->stop = VMM_STOP_NONE;
+	vm->stop_msg[0] = 0;
+	pthread_mutex_unlock(&vm->lock);
 	for (;;) {
 		char err[256];
 		if (machine_boot(vm, err, sizeof(err))) {
@@ -335,6 +337,19 @@ enum vmm_stop_reason vmm_vm_run(struct vmm_vm *vm)
 		if (why != VMM_STOP_RESET)
 			return why;
 		machine_teardown(vm);
+		/*
+		 * Reboot, unless a stop came in while we tore down: a halt
+		 * asked for during a reboot must not be lost.
+		 */
+		pthread_mutex_lock(&vm->lock);
+		why = vm->stop;
+		if (why == VMM_STOP_RESET) {
+			vm->stop = VMM_STOP_NONE;
+			vm->stop_msg[0] = 0;
+		}
+		pthread_mutex_unlock(&vm->lock);
+		if (why != VMM_STOP_RESET)
+			return why;
 	}
 }
 
@@ -350,8 +365,13 @@ void vmm_vm_request_stop(struct vmm_vm *vm, enum vmm_stop_reason why,
 			 const char *msg)
 {
 	pthread_mutex_lock(&vm->lock);
-	/* The first reason wins: a panic is not turned into a power-off. */
-	if (vm->stop == VMM_STOP_NONE) {
+	/*
+	 * The first reason wins (a panic is not turned into a power-off),
+	 * except that anything beats a pending reset: a halt during a
+	 * reboot stops the machine.
+	 */
+	if (vm->stop == VMM_STOP_NONE ||
+	    (vm->stop == VMM_STOP_RESET && why != VMM_STOP_RESET)) {
 		vm->stop = why;
 		if (msg)
 			snprintf(vm->stop_msg, sizeof(vm->stop_msg), "%s", msg);
