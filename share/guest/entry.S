@@ -78,13 +78,13 @@ enter_long_mode32:
 	movl	%cr0, %eax
 	orl	$0x80010001, %eax	/* PG | WP | PE */
 	movl	%eax, %cr0
-	ljmp	$KZ_SEL_CODE64, $PHYS(2f)
+	ljmp	$KZ_SEL_CODE64, $PHYS(start64)
 
 	.code64
-2:	/* Long mode, still at the identity address: go to the higher half. */
-	movabsq	$3f, %rax
+start64:	/* Long mode, still at the identity address: go to the higher half. */
+	movabsq	$start64_high, %rax
 	jmp	*%rax
-3:
+start64_high:
 	lgdt	boot_gdtr64(%rip)
 	movl	$KZ_SEL_DATA, %eax
 	movl	%eax, %ds
@@ -109,9 +109,10 @@ enter_long_mode32:
 	xorl	%ebp, %ebp		/* ends frame-pointer backtraces */
 	pushq	$0
 	call	kz_main
-4:	cli
+bsp_halt:
+	cli
 	hlt
-	jmp	4b
+	jmp	bsp_halt
 
 /*
  * APs: find our stack in kz_ap_stacks[] by initial APIC id (CPUID leaf 1),

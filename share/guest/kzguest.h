@@ -178,6 +178,7 @@ struct kz_bootinfo {
 extern struct kz_bootinfo kz_boot;
 void pvh_copy_start_info(uint64_t start_info_pa);
 bool kz_cmdline_has(const char *word);
+bool kz_mem_usable(uint64_t pa, uint64_t len);
 void *kz_alloc_pages(size_t npages);	/* boot-time bump allocator */
 bool kz_free_range(uint64_t bytes, uint64_t *pa);
 void kz_mem_init(void);

@@ -57,13 +57,17 @@ static const char *sym_lookup(uint64_t pc, uint64_t *off)
 	return kz_symstr + kz_symtab[lo].name;
 }
 
-static void print_pc(uint64_t pc)
+/*
+ * A return address belongs to the call before it, which may be the last
+ * instruction of a function that never returns: look up pc - 1 for those.
+ */
+static void print_pc(uint64_t pc, bool is_return)
 {
 	uint64_t off;
-	const char *name = sym_lookup(pc, &off);
+	const char *name = sym_lookup(pc - is_return, &off);
 
 	if (name)
-		kz_printf("  %016lx %s+0x%lx\n", pc, name, off);
+		kz_printf("  %016lx %s+0x%lx\n", pc, name, off + is_return);
 	else
 		kz_printf("  %016lx ?\n", pc);
 }
@@ -85,7 +89,7 @@ void kz_backtrace(uint64_t rbp)
 			break;
 		if (!fp[1])
 			break;
-		print_pc(fp[1]);
+		print_pc(fp[1], true);
 		next = fp[0];
 		if (next <= rbp)
 			break;
@@ -134,7 +138,7 @@ void kz_panic(const char *fmt, ...)
 	va_end(ap);
 	kz_printf("panic[cpu%u]: %s\nbacktrace:\n", this_cpu()->index, msg);
 	__asm__ volatile("leaq 0(%%rip), %0" : "=r"(pc));
-	print_pc(pc);		/* kz_panic itself, then its callers */
+	print_pc(pc, false);		/* kz_panic itself, then its callers */
 	kz_backtrace((uint64_t)__builtin_frame_address(0));
 	panic_end();
 }
@@ -157,7 +161,7 @@ void kz_panic_trap(struct kz_trapframe *tf)
 		  tf->rax, tf->rbx, tf->rcx, tf->rdx, tf->rsi, tf->rdi,
 		  tf->rbp, tf->rsp);
 	kz_printf("backtrace:\n");
-	print_pc(tf->rip);
+	print_pc(tf->rip, false);
 	kz_backtrace(tf->rbp);
 	panic_end();
 }

@@ -69,8 +69,11 @@ void pvh_copy_start_info(uint64_t pa)
 	if (n > KZ_MEMMAP_MAX)
 		n = KZ_MEMMAP_MAX;
 	for (i = 0; i < n; i++) {
-		struct kz_memrange *r = &kz_boot.mem[i];
+		struct kz_memrange *r = &kz_boot.mem[kz_boot.nmem];
 
+		if (mm[i].size == 0)	/* QEMU pads its map with one */
+			continue;
+		kz_boot.nmem++;
 		r->addr = mm[i].addr;
 		r->size = mm[i].size;
 		r->type = mm[i].type;
@@ -80,7 +83,6 @@ void pvh_copy_start_info(uint64_t pa)
 				kz_boot.ram_top = r->addr + r->size;
 		}
 	}
-	kz_boot.nmem = n;
 }
 
 /* True if the command line holds word as a whole blank-separated token. */
@@ -135,6 +137,21 @@ void kz_mem_init(void)
 			alloc_end = m->addr + m->size;
 		}
 	}
+}
+
+/* True if [pa, pa + len) lies in one usable range of the memory map. */
+bool kz_mem_usable(uint64_t pa, uint64_t len)
+{
+	unsigned i;
+
+	for (i = 0; i < kz_boot.nmem; i++) {
+		const struct kz_memrange *m = &kz_boot.mem[i];
+
+		if (m->type == E820_RAM && m->addr <= pa &&
+		    pa + len <= m->addr + m->size)
+			return true;
+	}
+	return false;
 }
 
 /* Pages for the life of the kernel (AP stacks); not zeroed. */

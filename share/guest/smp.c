@@ -55,6 +55,11 @@ void smp_boot_aps(void)
 	kz_ncpus = n;
 	if (n == 1)
 		return;
+	if (!kz_mem_usable(KZ_TRAMPOLINE, 4096)) {
+		kz_printf("kzguest: page %x is not usable RAM: "
+			  "not starting the other cpus\n", KZ_TRAMPOLINE);
+		return;
+	}
 	memcpy(phys_to_virt(KZ_TRAMPOLINE), kz_trampoline,
 	       kz_trampoline_end - kz_trampoline);
 	__asm__ volatile("" ::: "memory");
