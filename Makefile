@@ -122,9 +122,21 @@ bench: all
 	@bench/run.sh $(BUILD)
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kzones
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kzones \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(GUEST_ELF) $(DESTDIR)$(PREFIX)/share/kzones/
+	for m in share/man/*.[0-9]; do \
+		sec=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$sec; \
+		install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$sec/; \
+	done
+	for c in share/completion/*.bash; do \
+		[ -f "$$c" ] || continue; \
+		install -m 644 $$c $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$(basename $$c .bash); \
+	done
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' share/systemd/kzones.service > \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/kzones.service
 
 clean:
 	rm -rf $(BUILD)

@@ -3,5 +3,6 @@
 #define KZ_ZONEADM_H
 
 int cmd_zoneadm(int argc, char **argv);
+int cmd_zonesvc(int argc, char **argv);
 
 #endif
