@@ -225,8 +225,11 @@ static void on_booted(void *ctx, unsigned boots)
 	if (zs_set_state(z->o->root, z->o->zone, s, err, sizeof(err)))
 		zlog(z->o->zone, "cannot record state %s: %s",
 		     zs_state_name(s), err);
-	if (boots > 1)
+	if (boots > 1) {
 		zlog(z->o->zone, "rebooted (boot %u)", boots);
+		console_host_msg(z, "zone '%s' rebooted (boot %u)",
+				 z->o->zone, boots);
+	}
 	notify(z, "ok");
 }
 
