@@ -18,7 +18,7 @@
  *   0 - 2 GiB  at KZ_KERNBASE       (the kernel image, -mcmodel=kernel)
  * The top 1 GiB of the 4 GiB (MMIO: IOAPIC, LAPIC, ...) is mapped uncached.
  * smp.c and pvh.c reuse boot_pml4 for the APs and extend the direct map
- * above 4 GiB with 1 GiB pages when the CPU has them.
+ * above 4 GiB (1 GiB pages, or 2 MiB pages in allocated directories).
  */
 #include "kzguest.h"
 
@@ -171,7 +171,7 @@ boot_pml4:
 	.fill 254, 8, 0
 	.quad PHYS(boot_pdpt_high) + PTE_P + PTE_W	/* 511: kernel */
 
-	/* 0 - 4 GiB; entries 4.. are filled with 1 GiB pages by pvh.c. */
+	/* 0 - 4 GiB; entries 4.. are filled in by kz_mem_init (pvh.c). */
 	.balign 4096
 	.globl boot_pdpt_low
 boot_pdpt_low:

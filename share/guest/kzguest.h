@@ -126,6 +126,12 @@ static inline void *phys_to_virt(uint64_t pa)
 	return (void *)(KZ_DIRECTMAP + pa);
 }
 
+/* Direct-map address back to physical. */
+static inline uint64_t kz_virt_to_phys(const void *p)
+{
+	return (uint64_t)p - KZ_DIRECTMAP;
+}
+
 static inline uint64_t kva_to_phys(const void *p)
 {
 	return (uint64_t)p - KZ_KERNBASE;

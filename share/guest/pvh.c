@@ -103,31 +103,19 @@ bool kz_cmdline_has(const char *word)
 }
 
 /*
- * Extend the direct map past 4 GiB with 1 GiB pages when the CPU has them;
- * without them, RAM above 4 GiB is left unmapped (and unused).  Then start
- * the boot allocator just past the kernel image.
+ * Start the boot allocator just past the kernel image, then extend the
+ * direct map past 4 GiB: with 1 GiB pages when the CPU has them, else with
+ * one page directory (512 x 2 MiB) per GiB from the boot allocator.
+ * Stops at 512 GiB (one PDPT).
  */
 void kz_mem_init(void)
 {
 	uint32_t r[4];
-	uint64_t kend = (kva_to_phys(_end) + 4095) & ~4095ULL;
+	uint64_t kend = (kva_to_phys(_end) + 4095) & ~4095UL;
+	uint64_t top = (kz_boot.ram_top + GIB - 1) / GIB, g, j;
+	bool gbpages = false;
 	unsigned i;
 
-	cpuid(0x80000000, 0, r);
-	if (kz_boot.ram_top > 4 * GIB && r[0] >= 0x80000001) {
-		cpuid(0x80000001, 0, r);
-		if (r[3] & (1u << 26)) {
-			uint64_t top = (kz_boot.ram_top + GIB - 1) / GIB;
-
-			if (top > 512)
-				top = 512;
-			for (i = 4; i < top; i++)
-				boot_pdpt_low[i] = ((uint64_t)i * GIB) | 0x83;
-			direct_limit = top * GIB;
-			__asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3"
-					 ::: "rax", "memory");
-		}
-	}
 	for (i = 0; i < kz_boot.nmem; i++) {
 		const struct kz_memrange *m = &kz_boot.mem[i];
 
@@ -137,6 +125,31 @@ void kz_mem_init(void)
 			alloc_end = m->addr + m->size;
 		}
 	}
+	if (top <= 4)
+		return;
+	if (top > 512)
+		top = 512;
+	cpuid(0x80000000, 0, r);
+	if (r[0] >= 0x80000001) {
+		cpuid(0x80000001, 0, r);
+		gbpages = r[3] & (1u << 26);
+	}
+	for (g = 4; g < top; g++) {
+		uint64_t *pd;
+
+		if (gbpages) {
+			boot_pdpt_low[g] = (g * GIB) | 0x83;	/* P W PS */
+			continue;
+		}
+		pd = kz_alloc_pages(1);
+		if (!pd)
+			break;
+		for (j = 0; j < 512; j++)
+			pd[j] = (g * GIB + j * (2UL << 20)) | 0x83;
+		boot_pdpt_low[g] = (kz_virt_to_phys(pd)) | 0x03;
+	}
+	direct_limit = g * GIB;
+	__asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory");
 }
 
 /* True if [pa, pa + len) lies in one usable range of the memory map. */
