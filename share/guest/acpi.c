@@ -14,6 +14,9 @@
 #define FADT_F_RESET_REG_SUP	(1u << 10)
 #define FADT_F_HW_REDUCED	(1u << 20)
 #define FADT_DSDT		40
+#define FADT_SCI_INT		46
+#define FADT_PM1A_EVT		56
+#define FADT_PM1_EVT_LEN	88
 #define FADT_PM1A_CNT		64
 #define FADT_PM1B_CNT		68
 #define FADT_RESET_REG		116
@@ -240,6 +243,47 @@ out:
 	if (kz_acpi.ncpu == 0) {
 		kz_acpi.ncpu = 1;
 		kz_acpi.cpu_apic_id[0] = lapic_id();
+	}
+}
+
+#define PM1_PWRBTN		(1u << 8)	/* in PM1 status and enable */
+
+volatile bool kz_power_button;
+static uint16_t pm1a_evt;	/* status port; enable is at + len/2 */
+static uint16_t pm1a_en;
+
+/*
+ * Listen for the power button: enable its event in PM1a and route the SCI
+ * through the IOAPIC (level-triggered, as the MADT override says).
+ * Hardware-reduced machines (QEMU microvm) have no PM1 block: nothing to do.
+ */
+void acpi_sci_init(unsigned dest_apic)
+{
+	const uint8_t *f = kz_acpi.fadt;
+
+	if (!f || kz_acpi.hw_reduced || kz_acpi.fadt_len <= FADT_PM1_EVT_LEN)
+		return;
+	pm1a_evt = (uint16_t)get32(f + FADT_PM1A_EVT);
+	unsigned len = f[FADT_PM1_EVT_LEN];
+	unsigned sci = f[FADT_SCI_INT] | (f[FADT_SCI_INT + 1] << 8);
+	if (!pm1a_evt || len < 4 || sci > 15)
+		return;
+	pm1a_en = (uint16_t)(pm1a_evt + len / 2);
+	outw(pm1a_evt, 0xffff);		/* clear stale status */
+	outw(pm1a_en, PM1_PWRBTN);
+	ioapic_route_isa(sci, KZ_VEC_SCI, dest_apic);
+}
+
+void acpi_sci_irq(void)
+{
+	uint16_t sts;
+
+	if (!pm1a_evt)
+		return;
+	__asm__ volatile("inw %1, %0" : "=a"(sts) : "Nd"(pm1a_evt));
+	if (sts & PM1_PWRBTN) {
+		outw(pm1a_evt, PM1_PWRBTN);	/* write 1 to clear */
+		kz_power_button = true;
 	}
 }
 

@@ -21,6 +21,7 @@
 /* Interrupt vectors; 0-31 are exceptions. */
 #define KZ_VEC_TIMER	0x30
 #define KZ_VEC_UART	0x31
+#define KZ_VEC_SCI	0x32
 #define KZ_VEC_SPURIOUS	0xff
 
 /* GDT selectors (entry.S). */
@@ -263,6 +264,10 @@ struct kz_acpi {
 extern struct kz_acpi kz_acpi;
 void acpi_init(void);
 void acpi_poweroff(void) __noreturn;
+/* The ACPI power button: the host's request for a clean shutdown. */
+void acpi_sci_init(unsigned dest_apic);
+void acpi_sci_irq(void);
+extern volatile bool kz_power_button;
 void acpi_reboot(void) __noreturn;
 
 /* smp.c */

@@ -43,6 +43,7 @@ void kz_main(uint64_t start_info_pa)
 	bsp->apic_id = lapic_id();
 	kz_ncpus_online = 1;
 	ioapic_route_isa(4, KZ_VEC_UART, bsp->apic_id);
+	acpi_sci_init(bsp->apic_id);
 	lapic_timer_start();
 	sti();
 	smp_boot_aps();

@@ -29,6 +29,12 @@ static int wait_key(void)
 
 	for (;;) {
 		cli();
+		if (kz_power_button) {
+			/* The host asked for a clean shutdown. */
+			sti();
+			kz_printf("\npower button pressed: shutting down\n");
+			acpi_poweroff();
+		}
 		ch = uart_getc();
 		if (ch >= 0) {
 			sti();

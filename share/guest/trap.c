@@ -65,6 +65,10 @@ void kz_trap(struct kz_trapframe *tf)
 		uart_irq();
 		lapic_eoi();
 		return;
+	case KZ_VEC_SCI:
+		acpi_sci_irq();
+		lapic_eoi();
+		return;
 	case KZ_VEC_SPURIOUS:
 		return;		/* no EOI for spurious interrupts */
 	case 2:			/* NMI */

@@ -43,6 +43,7 @@ kz_vector_table:
 	.endr
 	STUB %KZ_VEC_TIMER, 0
 	STUB %KZ_VEC_UART, 0
+	STUB %KZ_VEC_SCI, 0
 	STUB %KZ_VEC_SPURIOUS, 0
 
 	.pushsection .rodata
