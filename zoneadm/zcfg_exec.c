@@ -679,7 +679,7 @@ static int cmd_remove(struct zcfg_session *s, struct zcfg_tok *a, size_t n,
 		FAIL(-ENOENT, "no %s resource%s", word, ft);
 	}
 	if (k > 1 && !(fl & 1)) {
-		char q[200];
+		char q[400];
 		snprintf(q, sizeof(q), "Remove all %zu %s resources%s "
 			 "(y/[n])? ", k, word, ft);
 		if (!s->interactive || !s->ask) {
@@ -1117,7 +1117,7 @@ static int cmd_help(struct zcfg_session *s, struct zcfg_tok *a, size_t n,
 		fprintf(o, "Commands (help COMMAND for one; help resources, "
 			"help properties):\n");
 		for (size_t i = 0; i < zcfg_ncmds; i++)
-			fprintf(o, "  %-46s %s\n", zcfg_cmds[i].usage,
+			fprintf(o, "  %s\n\t%s\n", zcfg_cmds[i].usage,
 				zcfg_cmds[i].help);
 		return 0;
 	}

@@ -498,7 +498,7 @@ static void print_help(void)
 	usage_line(stdout);
 	printf("\nSubcommands:\n");
 	for (size_t i = 0; i < zcfg_ncmds; i++)
-		printf("  %-46s %s\n", zcfg_cmds[i].usage, zcfg_cmds[i].help);
+		printf("  %s\n\t%s\n", zcfg_cmds[i].usage, zcfg_cmds[i].help);
 }
 
 int cmd_zonecfg(int argc, char **argv)

@@ -541,8 +541,10 @@ static void test_load_write(void **state)
 	assert_int_equal(zcfg_load(root, "web2", &b, err, sizeof(err)), 0);
 	assert_string_equal(b->zonename, "web2");
 	assert_int_equal(b->ndevices, a->ndevices);
+	zcfg_free(b);
 	assert_int_equal(zcfg_load(root, "../etc", &b, err, sizeof(err)) < 0,
 			 1);
+	assert_null(b);
 	zcfg_free(a);
 	/* A damaged file names itself and the line. */
 	snprintf(path, sizeof(path), "%s/etc/bad.cfg", root);
