@@ -308,6 +308,8 @@ static int machine_boot(struct vmm_vm *vm, char *err, size_t errlen)
 		v->thread_started = true;
 		vm->nactive++;
 	}
+	/* Whoever waits for the machine to be up again (a reboot) may go on. */
+	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
 	return 0;
 }

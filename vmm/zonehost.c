@@ -307,10 +307,29 @@ static void verb_reboot(struct zonehost *z, int fd, const char *args)
 	z->ready_hold = false;
 	pthread_cond_broadcast(&z->panic_cond);
 	pthread_mutex_unlock(&z->vm.lock);
+	pthread_mutex_lock(&z->vm.lock);
+	unsigned boots = z->vm.boots;
+	pthread_mutex_unlock(&z->vm.lock);
 	if (was_ready)
 		vmm_vm_resume(&z->vm);
 	vmm_vm_guest_reset(&z->vm, "reboot requested by zoneadm");
-	reply(fd, "ok");
+	/*
+	 * Answer once the machine is up again, so that what the caller does
+	 * next (a shutdown, say) reaches the new boot and not the old one.
+	 */
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 30;
+	pthread_mutex_lock(&z->vm.lock);
+	while (z->vm.boots == boots &&
+	       pthread_cond_timedwait(&z->vm.cond, &z->vm.lock, &until) == 0)
+		;
+	bool rebooted = z->vm.boots != boots;
+	pthread_mutex_unlock(&z->vm.lock);
+	if (rebooted)
+		reply(fd, "ok");
+	else
+		reply(fd, "error the zone did not come back within 30 s");
 }
 
 static void verb_shutdown(struct zonehost *z, int fd, const char *args)
@@ -615,6 +634,7 @@ static void remove_run_dir(const char *root, const char *zone)
 {
 	static const char *const files[] = { "ctl.sock", "console.sock",
 					     "gdb.sock", "kzhost.pid",
+					     "supervisor.pid",
 					     "dedicated-cpus", "zoneid" };
 	char path[ZS_PATH_MAX];
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
@@ -625,11 +645,12 @@ static void remove_run_dir(const char *root, const char *zone)
 		rmdir(path);
 }
 
-static int write_pid(const char *root, const char *zone, pid_t pid)
+static int write_pid(const char *root, const char *zone, const char *file,
+		     pid_t pid)
 {
 	char path[ZS_PATH_MAX], buf[32];
 	int n = snprintf(buf, sizeof(buf), "%d\n", (int)pid);
-	int rc = zs_path(path, sizeof(path), root, "run/%s/kzhost.pid", zone);
+	int rc = zs_path(path, sizeof(path), root, "run/%s/%s", zone, file);
 	return rc ? rc : zs_write_atomic(path, buf, (size_t)n, 0644);
 }
 
@@ -713,8 +734,10 @@ int zonehost_main(const struct zonehost_opts *o)
 	/* The supervisor does not need the notify pipe: the VM process owns it. */
 	if (o->notify_fd >= 0)
 		close(o->notify_fd);
-	if (write_pid(o->root, o->zone, child))
-		zlog(o->zone, "cannot write kzhost.pid: %s", strerror(errno));
+	/* zoneadm leaves the clean-up to a live supervisor. */
+	if (write_pid(o->root, o->zone, "kzhost.pid", child) ||
+	    write_pid(o->root, o->zone, "supervisor.pid", getpid()))
+		zlog(o->zone, "cannot write pid files: %s", strerror(errno));
 
 	struct sigaction sa = { .sa_handler = supervisor_sig };
 	sigaction(SIGTERM, &sa, NULL);

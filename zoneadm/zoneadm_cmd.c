@@ -201,10 +201,10 @@ static bool pid_is_live_kzhost(int pid)
 	return lp && strncmp(lp + 1, "kzhost", 6) == 0;
 }
 
-int za_kzhost_pid(const char *root, const char *zone)
+static int read_pid(const char *root, const char *zone, const char *file)
 {
 	char path[ZS_PATH_MAX];
-	if (zs_path(path, sizeof(path), root, "run/%s/kzhost.pid", zone))
+	if (zs_path(path, sizeof(path), root, "run/%s/%s", zone, file))
 		return 0;
 	FILE *f = fopen(path, "re");
 	if (!f)
@@ -214,6 +214,11 @@ int za_kzhost_pid(const char *root, const char *zone)
 		pid = 0;
 	fclose(f);
 	return pid > 0 && pid_is_live_kzhost(pid) ? pid : 0;
+}
+
+int za_kzhost_pid(const char *root, const char *zone)
+{
+	return read_pid(root, zone, "kzhost.pid");
 }
 
 static bool state_has_kzhost(enum zone_state s)
@@ -227,6 +232,21 @@ bool za_reconcile(const char *root, struct zone_entry *e)
 	char err[256], path[ZS_PATH_MAX];
 	if (!state_has_kzhost(e->state) || za_kzhost_pid(root, e->name))
 		return false;
+	/* A live supervisor is about to clean up itself: give it a moment. */
+	for (int i = 0; i < 100 && read_pid(root, e->name, "supervisor.pid"); i++)
+		usleep(20000);
+	if (!read_pid(root, e->name, "supervisor.pid")) {
+		struct zone_index idx;
+		char e2[256];
+		if (zs_index_read(root, &idx, e2, sizeof(e2)) == 0) {
+			struct zone_entry *now = zs_index_find(&idx, e->name);
+			if (now)
+				e->state = now->state;
+			zs_index_free(&idx);
+		}
+		if (!state_has_kzhost(e->state))
+			return true;
+	}
 	/*
 	 * The supervisor normally does this itself; only when it was killed
 	 * too is the zone left claiming to run.  Say so in the zone's log.
@@ -242,6 +262,7 @@ bool za_reconcile(const char *root, struct zone_entry *e)
 	}
 	static const char *const files[] = { "ctl.sock", "console.sock",
 					     "gdb.sock", "kzhost.pid",
+					     "supervisor.pid",
 					     "dedicated-cpus", "zoneid" };
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		if (!zs_path(path, sizeof(path), root, "run/%s/%s", e->name,

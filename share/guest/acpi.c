@@ -269,7 +269,10 @@ void acpi_sci_init(unsigned dest_apic)
 	if (!pm1a_evt || len < 4 || sci > 15)
 		return;
 	pm1a_en = (uint16_t)(pm1a_evt + len / 2);
-	outw(pm1a_evt, 0xffff);		/* clear stale status */
+	/*
+	 * A press latched before we got here still counts: enabling the
+	 * event raises the SCI for it at once.
+	 */
 	outw(pm1a_en, PM1_PWRBTN);
 	ioapic_route_isa(sci, KZ_VEC_SCI, dest_apic);
 }

@@ -90,11 +90,14 @@ proc run {args} {
 	global spawn_id
 	set out ""
 	spawn -noecho {*}$args
+	# Commands wait on guests (shutdown allows 60 s): allow for it.
+	set timeout 120
 	expect {
 		-re {.+} { append out $expect_out(0,string); exp_continue }
 		eof {}
 		timeout { fail "'$args' did not finish" }
 	}
+	set timeout 60
 	lassign [wait] pid sid oserr status
 	return [list $status [string map {"\r\n" "\n"} $out]]
 }
