@@ -110,6 +110,10 @@
 #define RES_IO			0x47	/* type 8, 7 bytes */
 #define RES_IO_DECODE16		0x01
 #define RES_END			0x79	/* type 15, 1 byte: sum */
+#define RES_MEM32_FIXED		0x86	/* large item, 9 bytes */
+#define RES_EXT_IRQ		0x89	/* large item: flags, count, GSIs */
+#define RES_MEM_RW		0x01
+#define RES_IRQ_CONSUMER_EDGE	0x03	/* consumer, edge, high, exclusive */
 
 /* _STA: present, enabled, shown in UI, functioning. */
 #define ACPI_STA_ALL		0x0F
@@ -509,10 +513,51 @@ static void aml_s5(struct acpi_out *o)
 	aml_pkg_end(o, pkg);
 }
 
+/*
+ * A virtio-mmio device as QEMU's microvm and Firecracker describe it:
+ * _HID "LNRO0005", Memory32Fixed over its registers and an Extended
+ * Interrupt with its GSI.  Edge-triggered, since KVM's irqfd pulses the
+ * line.  Names VR00..VR31 follow the order of cfg->mmio.
+ */
+static void aml_virtio_dev(struct acpi_out *o, unsigned i,
+			   const struct vmm_acpi_mmio *m)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char name[5] = { 'V', 'R', hex[(i >> 4) & 15], hex[i & 15], 0 };
+	struct acpi_res r = { .n = 0 };
+	size_t dev = aml_device_begin(o, name);
+
+	aml_name(o, "_HID");
+	aml_string(o, "LNRO0005");
+	aml_name_int(o, "_UID", i);
+	aml_name_int(o, "_STA", ACPI_STA_ALL);
+
+	res_u8(&r, RES_MEM32_FIXED);
+	res_u8(&r, 9);
+	res_u8(&r, 0);
+	res_u8(&r, RES_MEM_RW);
+	for (unsigned b = 0; b < 4; b++)
+		res_u8(&r, (uint8_t)(m->base >> (8 * b)));
+	for (unsigned b = 0; b < 4; b++)
+		res_u8(&r, (uint8_t)(m->size >> (8 * b)));
+	res_u8(&r, RES_EXT_IRQ);
+	res_u8(&r, 6);
+	res_u8(&r, 0);
+	res_u8(&r, RES_IRQ_CONSUMER_EDGE);
+	res_u8(&r, 1);
+	for (unsigned b = 0; b < 4; b++)
+		res_u8(&r, (uint8_t)(m->irq >> (8 * b)));
+	res_end(&r);
+	aml_name(o, "_CRS");
+	aml_buffer(o, r.b, r.n);
+	aml_pkg_end(o, dev);
+}
+
 /* --- the tables ----------------------------------------------------------- */
 
 /* Revision 2: integers are 64 bits wide. */
-static size_t build_dsdt(struct acpi_out *o)
+static size_t build_dsdt(struct acpi_out *o,
+			 const struct vmm_acpi_config *cfg)
 {
 	size_t start = sdt_begin(o, "DSDT", 2);
 	size_t sb;
@@ -522,6 +567,8 @@ static size_t build_dsdt(struct acpi_out *o)
 	for (size_t i = 0; i < sizeof(acpi_isa_devs) / sizeof(acpi_isa_devs[0]);
 	     i++)
 		aml_isa_dev(o, &acpi_isa_devs[i]);
+	for (unsigned i = 0; i < cfg->nmmio && i < VMM_ACPI_MAX_MMIO; i++)
+		aml_virtio_dev(o, i, &cfg->mmio[i]);
 	aml_pkg_end(o, sb);
 	sdt_end(o, start);
 	return start;
@@ -770,7 +817,7 @@ long vmm_acpi_build(const struct vmm_acpi_config *cfg, uint8_t *buf,
 	o.base = cfg->base_gpa;
 
 	out_zero(&o, ACPI_RSDP_LEN);	/* filled last */
-	dsdt = build_dsdt(&o);
+	dsdt = build_dsdt(&o, cfg);
 	facs = build_facs(&o);
 	fadt = build_fadt(&o, o.base + facs, o.base + dsdt);
 	madt = build_madt(&o, cfg->ncpus);

@@ -12,9 +12,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define VMM_ACPI_MAX_MMIO 32
+
+/* A virtio-mmio device: _HID LNRO0005, one memory range, one edge GSI. */
+struct vmm_acpi_mmio {
+	uint64_t base;
+	uint64_t size;
+	unsigned irq;
+};
+
 struct vmm_acpi_config {
 	unsigned ncpus;		/* local APIC ids 0..ncpus-1 */
 	uint64_t base_gpa;	/* where buf will live in the guest */
+	unsigned nmmio;
+	struct vmm_acpi_mmio mmio[VMM_ACPI_MAX_MMIO];
 };
 
 /*

@@ -44,6 +44,7 @@ struct vmm_dev {
 	uint64_t base;
 	uint64_t size;
 	unsigned irq;		/* GSI, 0 when none */
+	const void *cfg;	/* configuration of a board-added device */
 	pthread_mutex_t lock;
 	void *priv;
 };

@@ -26,6 +26,22 @@
 #define KZ_GPA_MMIO_HOLE	0xC0000000ULL	/* 3 GiB: RAM above moves to 4 GiB */
 #define KZ_GPA_4G		0x100000000ULL
 
+/*
+ * virtio-mmio devices: one 4 KiB slot each from KZ_GPA_VIRTIO (the
+ * transport's registers and config space fill the first 0x200 bytes).
+ * Slots are fixed by kind and id, so a disk's address in the guest
+ * depends on its id only; interrupt lines are handed out in slot order
+ * from KZ_VIRTIO_IRQS, edge-triggered.
+ */
+#define KZ_GPA_VIRTIO		0xD0000000ULL
+#define KZ_VIRTIO_STRIDE	0x1000ULL
+#define KZ_VIRTIO_SIZE		0x200ULL
+#define KZ_VIRTIO_SLOT_CONSOLE	0
+#define KZ_VIRTIO_SLOT_DISK	1	/* disk id N: slot 1 + N, N < 16 */
+#define KZ_VIRTIO_SLOT_NET	17	/* net id N: slot 17 + N, N < 8 */
+#define KZ_VIRTIO_IRQS	{ 5, 6, 7, 10, 11, 12, 13, 14, 15, \
+			  16, 17, 18, 19, 20, 21, 22, 23 }
+
 #define KZ_GPA_IOAPIC		0xFEC00000ULL
 #define KZ_GPA_LAPIC		0xFEE00000ULL
 

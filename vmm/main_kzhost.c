@@ -12,6 +12,7 @@
  */
 #include "memory.h"
 #include "store.h"
+#include "tap.h"
 #include "vm.h"
 #include "zonehost.h"
 
@@ -219,6 +220,9 @@ static void usage(FILE *f)
 		"              [--pagesize-policy largest-only|largest-available|"
 		"smallest-only]\n"
 		"              [--console stdio|PATH]\n"
+		"              [--disk PATH[,ro][,id=N]]... "
+		"[--net tap=NAME[,bridge=BR][,mac=MAC][,nospoof]\n"
+		"              [,maxbw=BITS][,id=N]]... [--stats]\n"
 		"       " PROG " [-R ROOT] -z ZONE [--ready] [--bootargs STR] "
 		"[--notify-fd N]\n");
 }
@@ -226,8 +230,85 @@ static void usage(FILE *f)
 struct options {
 	struct vmm_config cfg;
 	const char *console;
+	bool stats;		/* device counters on stderr at the end */
 	struct zonehost_opts zone;
 };
+
+/* --disk PATH[,ro][,id=N]: ids default to the next free one. */
+static int parse_disk(struct vmm_config *c, char *arg)
+{
+	if (c->ndisks == VMM_MAX_DISKS)
+		return -1;
+	struct vmm_disk_config *d = &c->disks[c->ndisks];
+	char *save, *tok = strtok_r(arg, ",", &save);
+	if (!tok || strlen(tok) >= sizeof(d->path))
+		return -1;
+	snprintf(d->path, sizeof(d->path), "%s", tok);
+	d->id = c->ndisks;
+	while ((tok = strtok_r(NULL, ",", &save))) {
+		char *end;
+		if (strcmp(tok, "ro") == 0)
+			d->readonly = true;
+		else if (strncmp(tok, "id=", 3) == 0) {
+			unsigned long v = strtoul(tok + 3, &end, 10);
+			if (*end || end == tok + 3 || v >= VMM_MAX_DISKS)
+				return -1;
+			d->id = (unsigned)v;
+		} else
+			return -1;
+	}
+	c->ndisks++;
+	return 0;
+}
+
+/* --net tap=NAME[,bridge=BR][,mac=MAC|random][,nospoof][,maxbw=N][,id=N] */
+static int parse_net(struct vmm_config *c, char *arg)
+{
+	if (c->nnets == VMM_MAX_NETS)
+		return -1;
+	struct vmm_net_config *n = &c->nets[c->nnets];
+	char *save, *tok;
+	bool have_mac = false;
+	n->id = c->nnets;
+	for (tok = strtok_r(arg, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(tok, '='), *end;
+		if (v)
+			*v++ = 0;
+		if (strcmp(tok, "tap") == 0 && v && strlen(v) < sizeof(n->tap))
+			snprintf(n->tap, sizeof(n->tap), "%s", v);
+		else if (strcmp(tok, "bridge") == 0 && v &&
+			 strlen(v) < sizeof(n->bridge))
+			snprintf(n->bridge, sizeof(n->bridge), "%s", v);
+		else if (strcmp(tok, "mac") == 0 && v &&
+			 strcmp(v, "random") == 0)
+			vmm_mac_random(n->mac), have_mac = true;
+		else if (strcmp(tok, "mac") == 0 && v) {
+			if (vmm_mac_parse(v, n->mac))
+				return -1;
+			have_mac = true;
+		} else if (strcmp(tok, "nospoof") == 0 && !v)
+			n->nospoof = true;
+		else if (strcmp(tok, "maxbw") == 0 && v) {
+			n->maxbw = strtoull(v, &end, 10);
+			if (*end || end == v)
+				return -1;
+		} else if (strcmp(tok, "id") == 0 && v) {
+			unsigned long id = strtoul(v, &end, 10);
+			if (*end || end == v || id >= VMM_MAX_NETS)
+				return -1;
+			n->id = (unsigned)id;
+		} else
+			return -1;
+	}
+	if (!n->tap[0])
+		return -1;
+	if (!have_mac)
+		vmm_mac_auto("kzhost", n->tap, n->mac);
+	snprintf(n->link, sizeof(n->link), "net%u", n->id);
+	c->nnets++;
+	return 0;
+}
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
@@ -245,6 +326,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "ready", no_argument, NULL, 'r' },
 		{ "bootargs", required_argument, NULL, 'b' },
 		{ "notify-fd", required_argument, NULL, 'N' },
+		{ "disk", required_argument, NULL, 'D' },
+		{ "net", required_argument, NULL, 'T' },
+		{ "stats", no_argument, NULL, 'S' },
 		{ 0 }
 	};
 	char *end;
@@ -269,6 +353,24 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'i': o->cfg.initrd_path = optarg; break;
 		case 'c': o->cfg.cmdline = optarg; break;
 		case 'C': o->console = optarg; break;
+		case 'S': o->stats = true; break;
+		case 'D':
+			if (parse_disk(&o->cfg, optarg)) {
+				fprintf(stderr, PROG ": --disk: need PATH[,ro]"
+					"[,id=N] with N below %u, at most %u "
+					"disks\n", VMM_MAX_DISKS, VMM_MAX_DISKS);
+				return 2;
+			}
+			break;
+		case 'T':
+			if (parse_net(&o->cfg, optarg)) {
+				fprintf(stderr, PROG ": --net: need tap=NAME"
+					"[,bridge=BR][,mac=MAC|random][,nospoof]"
+					"[,maxbw=BITS][,id=N], at most %u "
+					"links\n", VMM_MAX_NETS);
+				return 2;
+			}
+			break;
 		case 'n':
 			errno = 0;
 			unsigned long n = strtoul(optarg, &end, 10);
@@ -396,6 +498,11 @@ int main(int argc, char **argv)
 					    &con) == 0;
 
 	enum vmm_stop_reason why = vmm_vm_run(vm);
+	if (o.stats) {
+		char stats[4096];
+		vmm_vm_device_stats(vm, stats, sizeof(stats));
+		fprintf(stderr, "%s", stats);
+	}
 
 	if (in_started) {
 		(void)!write(con.wake[1], "", 1);

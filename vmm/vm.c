@@ -15,9 +15,11 @@
 #include "board.h"
 #include "boot.h"
 #include "cpuid.h"
+#include "devices.h"
 #include "layout.h"
 #include "uart.h"
 #include "vcpu.h"
+#include "virtio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,6 +85,54 @@ fail_errno:;
 	if (fd >= 0)
 		close(fd);
 	return -e;
+}
+
+/*
+ * The guest's command line: the configured one, then a
+ * virtio_mmio.device=SIZE@BASE:IRQ entry per virtio device, which is how
+ * Linux (and the built-in guest) find devices that are not on a bus.
+ */
+static int build_cmdline(struct vmm_vm *vm)
+{
+	const char *base = vm->cfg.cmdline ? vm->cfg.cmdline : "";
+	size_t len = strlen(base) + 1 + 64 * vm->ndevs;
+	char *p = malloc(len);
+	if (!p)
+		return -ENOMEM;
+	size_t n = (size_t)snprintf(p, len, "%s", base);
+	for (unsigned i = 0; i < vm->ndevs; i++) {
+		const struct vmm_dev *d = &vm->devs[i];
+		if (!vmm_dev_is_virtio(d))
+			continue;
+		n += (size_t)snprintf(p + n, len - n,
+				      "%svirtio_mmio.device=0x%llx@0x%llx:%u",
+				      n ? " " : "", (unsigned long long)d->size,
+				      (unsigned long long)d->base, d->irq);
+	}
+	if (n >= KZ_CMDLINE_MAX) {
+		free(p);
+		return -E2BIG;
+	}
+	vm->cmdline = p;
+	vm->cfg.cmdline = p;
+	return 0;
+}
+
+void vmm_vm_device_stats(struct vmm_vm *vm, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (len)
+		buf[0] = 0;
+	for (unsigned i = 0; i < vm->ndevs && n + 1 < len; i++) {
+		struct vmm_dev *d = &vm->devs[i];
+		if (d->ops == &vmm_vblk_ops)
+			n += vmm_vblk_stats(d, buf + n, len - n);
+		else if (d->ops == &vmm_vnet_ops)
+			n += vmm_vnet_stats(d, buf + n, len - n);
+		else if (d->ops == &vmm_vcon_ops)
+			n += vmm_vcon_stats(d, buf + n, len - n);
+	}
 }
 
 int vmm_vm_create(struct vmm_vm *vm, const struct vmm_config *cfg,
@@ -155,9 +205,12 @@ int vmm_vm_create(struct vmm_vm *vm, const struct vmm_config *cfg,
 			    errlen);
 	if (rc)
 		goto fail;
-	rc = vmm_board_create(vm);
+	rc = vmm_board_create(vm, err, errlen);
+	if (rc)
+		goto fail;
+	rc = build_cmdline(vm);
 	if (rc) {
-		snprintf(err, errlen, "creating devices: %s", strerror(-rc));
+		snprintf(err, errlen, "kernel command line: %s", strerror(-rc));
 		goto fail;
 	}
 	rc = vmm_vcpu_init_signals();
@@ -197,6 +250,8 @@ void vmm_vm_destroy(struct vmm_vm *vm)
 	free(vm->cpuid);
 	free(vm->kernel);
 	free(vm->initrd);
+	free(vm->cmdline);
+	vm->cmdline = NULL;
 	vm->cpuid = NULL;
 	vm->kernel = vm->initrd = NULL;
 	if (vm->kvm_fd >= 0)
@@ -228,6 +283,13 @@ static int machine_load(struct vmm_vm *vm, struct vmm_boot_entry *entry,
 {
 	struct vmm_acpi_config acfg = { .ncpus = vm->ncpus,
 					.base_gpa = KZ_GPA_ACPI };
+	for (unsigned i = 0; i < vm->ndevs; i++) {
+		const struct vmm_dev *d = &vm->devs[i];
+		if (vmm_dev_is_virtio(d) && acfg.nmmio < VMM_ACPI_MAX_MMIO)
+			acfg.mmio[acfg.nmmio++] = (struct vmm_acpi_mmio){
+				.base = d->base, .size = d->size, .irq = d->irq,
+			};
+	}
 	uint8_t *acpi = vmm_mem_ptr(&vm->mem, KZ_GPA_ACPI, KZ_ACPI_MAX);
 	long n = acpi ? vmm_acpi_build(&acfg, acpi, KZ_ACPI_MAX) : -EFAULT;
 	if (n < 0) {
@@ -411,7 +473,11 @@ void vmm_vm_resume(struct vmm_vm *vm)
 
 size_t vmm_vm_console_input(struct vmm_vm *vm, const uint8_t *buf, size_t len)
 {
-	return vm->uart ? vmm_uart_input(vm->uart, buf, len) : 0;
+	size_t n = vm->uart ? vmm_uart_input(vm->uart, buf, len) : 0;
+	/* hvc0 hears what the UART took; the guest chooses which it reads. */
+	if (vm->vcon && n)
+		vmm_vcon_input(vm->vcon, buf, n);
+	return n;
 }
 
 void vmm_vm_console_output(struct vmm_vm *vm, const uint8_t *buf, size_t len)

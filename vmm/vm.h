@@ -18,7 +18,27 @@
 #include "memory.h"
 
 #define VMM_MAX_CPUS 64
-#define VMM_MAX_DEVS 16
+#define VMM_MAX_DISKS 16	/* disk id N: virtio slot KZ_VIRTIO_SLOT_DISK + N */
+#define VMM_MAX_NETS 8
+#define VMM_MAX_DEVS (16 + 1 + VMM_MAX_DISKS + VMM_MAX_NETS)
+
+/* A virtio-blk disk: raw image file or block device. */
+struct vmm_disk_config {
+	char path[1024];
+	bool readonly;
+	unsigned id;		/* fixes the device's address in the guest */
+};
+
+/* A virtio-net link backed by a tap device (see vmm/tap.h). */
+struct vmm_net_config {
+	char tap[16];		/* tap interface; created when missing */
+	char bridge[16];	/* "" or a bridge to enslave the tap to */
+	uint8_t mac[6];		/* the guest's address */
+	bool nospoof;		/* drop frames from any other source MAC */
+	uint64_t maxbw;		/* bits/s each way, 0 for no limit */
+	unsigned id;
+	char link[32];		/* the zone's name for the link, for messages */
+};
 
 struct vmm_config {
 	const char *kernel_path;
@@ -27,6 +47,10 @@ struct vmm_config {
 	unsigned ncpus;
 	uint64_t mem_size;
 	enum vmm_pagesize_policy pagesize_policy;
+	unsigned ndisks;
+	struct vmm_disk_config disks[VMM_MAX_DISKS];
+	unsigned nnets;
+	struct vmm_net_config nets[VMM_MAX_NETS];
 };
 
 /* Where console output goes and where its input comes from. */
@@ -75,6 +99,8 @@ struct vmm_vm {
 	struct vmm_dev devs[VMM_MAX_DEVS];
 	unsigned ndevs;
 	struct vmm_dev *uart;	/* console device, for input */
+	struct vmm_dev *vcon;	/* virtio-console (hvc0), for input */
+	char *cmdline;		/* cfg.cmdline + virtio_mmio.device= entries */
 	struct vmm_console_ops console;
 	void *console_ctx;
 
@@ -118,6 +144,9 @@ void vmm_vm_resume(struct vmm_vm *vm);
  * the guest's UART took; offer the rest again later.
  */
 size_t vmm_vm_console_input(struct vmm_vm *vm, const uint8_t *buf, size_t len);
+
+/* Counters of the virtio devices, one line each, into buf. */
+void vmm_vm_device_stats(struct vmm_vm *vm, char *buf, size_t len);
 
 /* Called by devices (any vCPU thread). */
 void vmm_vm_guest_poweroff(struct vmm_vm *vm);
