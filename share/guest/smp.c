@@ -67,14 +67,15 @@ void smp_boot_aps(void)
 		lapic_send_init(kz_cpus[i].apic_id);
 	for (i = 1; i < n; i++)
 		lapic_send_sipi(kz_cpus[i].apic_id, KZ_TRAMPOLINE >> 12);
+	/*
+	 * The other vCPUs check in within microseconds of a VM's time;
+	 * halting until the next tick would cost a whole tick, so spin
+	 * (bounded by the deadline) for this one wait at boot.
+	 */
 	deadline = kz_ticks + AP_WAIT_TICKS;
-	while (kz_ncpus_online < n && kz_ticks < deadline) {
-		cli();
-		if (kz_ncpus_online < n)
-			sti_hlt();
-		else
-			sti();
-	}
+	while (__atomic_load_n(&kz_ncpus_online, __ATOMIC_ACQUIRE) < n &&
+	       kz_ticks < deadline)
+		cpu_relax();
 }
 
 void ap_main(void)
