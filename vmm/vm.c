@@ -269,12 +269,21 @@ static int machine_create_kvm_vm(struct vmm_vm *vm)
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
 		return -errno;
+	/*
+	 * Memory before the interrupt chips: once an irqchip exists, every
+	 * memslot change waits for an SRCU grace period, and so does tearing
+	 * the VM down (measured here: 25-30 ms per boot in that order,
+	 * 6-8 ms in this one).
+	 */
+	int rc = vmm_mem_register(&vm->mem, vm->vm_fd, false);
+	if (rc)
+		return rc;
 	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0 ||
 	    ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KZ_GPA_KVM_TSS) < 0 ||
 	    ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0 ||
 	    ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return -errno;
-	return vmm_mem_register(&vm->mem, vm->vm_fd, false);
+	return 0;
 }
 
 /* Everything the guest finds in RAM at power-on: ACPI, boot tables, kernel. */
