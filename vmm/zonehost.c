@@ -567,7 +567,8 @@ static int vm_process(struct zonehost *z)
 	    open_console_log(z, err, sizeof(err)))
 		goto fail;
 	if (z->cfg->dedicated_cpu &&
-	    claim_cpus(z, z->cfg->ncpus, err, sizeof(err)))
+	    claim_cpus(z, z->cfg->dcpu_min ? z->cfg->dcpu_min : z->cfg->ncpus,
+		       err, sizeof(err)))
 		goto fail;
 	const struct vmm_console_ops cops = { .output = console_out,
 					      .booted = on_booted };

@@ -329,7 +329,10 @@ int cmd_zoneadm(int argc, char **argv)
 		za_err(NULL, "%s needs a zone: -z ZONE", cmd->name);
 		return za_usage(cmd);
 	}
-	if (c.zone && !zs_name_valid(c.zone, err, sizeof(err))) {
+	/* 'global' names the host: only list may be asked about it. */
+	bool global = c.zone && strcmp(c.zone, "global") == 0 &&
+		      !cmd->needs_zone;
+	if (c.zone && !global && !zs_name_valid(c.zone, err, sizeof(err))) {
 		za_err(NULL, "%s", err);
 		return 1;
 	}

@@ -48,6 +48,10 @@ int za_kzhost_pid(const char *root, const char *zone);
 bool za_state_in(const struct za_ctx *c, const char *what, unsigned nstates,
 		 const enum zone_state *states);
 
+/* Would this host run the configuration?  One line for the first problem. */
+struct zone_config;
+int za_check_host_fit(struct za_ctx *c, const struct zone_config *cfg);
+
 /* The built-in guest kernel, as installed beside the programs. */
 int za_default_kernel(char *buf, size_t len);
 /* The kzhost program beside this one. */

@@ -7,6 +7,7 @@
  * failed install leaves no half kernel behind, and the zone is marked
  * incomplete while one is under way.
  */
+#include "vm.h"
 #include "zonecfg.h"
 #include "zoneadm_impl.h"
 
@@ -184,13 +185,19 @@ static int load_verified(struct za_ctx *c, struct zone_config **cfg)
 }
 
 /* Would the host run this configuration?  One line for the first problem. */
-static int check_host_fit(struct za_ctx *c, const struct zone_config *cfg)
+int za_check_host_fit(struct za_ctx *c, const struct zone_config *cfg)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-	if (cfg->dedicated_cpu && ncpu > 0 && cfg->ncpus > (unsigned)ncpu) {
+	unsigned dedicated = cfg->dcpu_min ? cfg->dcpu_min : cfg->ncpus;
+	if (cfg->dedicated_cpu && ncpu > 0 && dedicated > (unsigned)ncpu) {
 		za_err(c, "dedicated-cpu ncpus=%u: this host has %ld CPUs",
-		       cfg->ncpus, ncpu);
+		       dedicated, ncpu);
+		return 1;
+	}
+	if (cfg->ncpus > VMM_MAX_CPUS) {
+		za_err(c, "%u vCPUs: a zone can have at most %u", cfg->ncpus,
+		       VMM_MAX_CPUS);
 		return 1;
 	}
 	if (pages > 0 && cfg->memory > (uint64_t)pages * (uint64_t)psize) {
@@ -211,7 +218,7 @@ int za_verify(struct za_ctx *c, int argc, char **argv)
 		return za_usage(za_find("verify"));
 	if (load_verified(c, &cfg))
 		return 1;
-	int status = check_host_fit(c, cfg);
+	int status = za_check_host_fit(c, cfg);
 	zcfg_free(cfg);
 	if (status)
 		return status;
@@ -385,7 +392,7 @@ int za_attach(struct za_ctx *c, int argc, char **argv)
 		struct zone_config *cfg;
 		if (load_verified(c, &cfg))
 			return 1;
-		int fit = check_host_fit(c, cfg);
+		int fit = za_check_host_fit(c, cfg);
 		zcfg_free(cfg);
 		if (fit)
 			return 1;
@@ -403,6 +410,13 @@ int za_clone(struct za_ctx *c, int argc, char **argv)
 		return za_usage(za_find("clone"));
 	const char *source = argv[1];
 	if (!za_state_in(c, "clone into it", 1, st_configured))
+		return 1;
+	struct zone_config *cfg;
+	if (load_verified(c, &cfg))
+		return 1;
+	int fit = za_check_host_fit(c, cfg);
+	zcfg_free(cfg);
+	if (fit)
 		return 1;
 	if (strcmp(source, c->zone) == 0) {
 		za_err(c, "cannot clone a zone from itself");

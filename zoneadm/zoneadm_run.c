@@ -184,11 +184,15 @@ static int verify_for_boot(struct za_ctx *c)
 		return 1;
 	}
 	int rc = zcfg_verify(cfg, err, sizeof(err));
-	zcfg_free(cfg);
 	if (rc) {
+		zcfg_free(cfg);
 		za_err(c, "configuration does not verify: %s", err);
 		return 1;
 	}
+	rc = za_check_host_fit(c, cfg);
+	zcfg_free(cfg);
+	if (rc)
+		return 1;
 	if (zs_path(path, sizeof(path), c->root, "zones/%s/boot/kernel",
 		    c->zone) || stat(path, &st) < 0) {
 		za_err(c, "no kernel installed (%s); reinstall the zone", path);
