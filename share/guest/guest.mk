@@ -34,7 +34,8 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none \
 	-Wl,-T,$(GUEST_DIR)/kzguest.ld
 
 GUEST_CSRCS := main.c pvh.c uart.c printf.c msgbuf.c string.c trap.c \
-	apic.c ioapic.c acpi.c smp.c shell.c panic.c
+	apic.c ioapic.c acpi.c smp.c shell.c panic.c \
+	virtio.c blk.c net.c hvc.c
 GUEST_SSRCS := entry.S trampoline.S vectors.S
 GUEST_COBJS := $(GUEST_CSRCS:%.c=$(GUEST_OUT)/%.o)
 GUEST_SOBJS := $(GUEST_SSRCS:%.S=$(GUEST_OUT)/%.o)

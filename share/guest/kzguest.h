@@ -22,6 +22,7 @@
 #define KZ_VEC_TIMER	0x30
 #define KZ_VEC_UART	0x31
 #define KZ_VEC_SCI	0x32
+#define KZ_VEC_VIRTIO	0x33	/* every virtio-mmio device */
 #define KZ_VEC_SPURIOUS	0xff
 
 /* GDT selectors (entry.S). */
@@ -176,7 +177,7 @@ struct kz_memrange {
 };
 struct kz_bootinfo {
 	uint64_t rsdp_paddr;
-	char cmdline[256];
+	char cmdline[1024];	/* kzhost appends virtio_mmio.device= */
 	unsigned nmem;
 	struct kz_memrange mem[KZ_MEMMAP_MAX];
 	uint64_t usable_bytes;	/* sum of usable ranges */
@@ -277,6 +278,23 @@ void ap_main(void) __noreturn;
 /* shell.c */
 int kz_shell_exec(const char *line);
 void kz_shell_run(void) __noreturn;
+
+/* virtio.c, blk.c, net.c, hvc.c: virtio-mmio devices and their drivers */
+void virtio_init(void);
+void virtio_irq(void);
+void virtio_poll(void);
+void net_poll(void);
+void hvc_poll(void);
+void hvc_putc(char c);
+void hvc_flush(void);
+int hvc_getc(void);
+extern bool kz_hvc_console;	/* console=hvc0 and the device is up */
+int cmd_disks(int argc, char **argv);
+int cmd_dread(int argc, char **argv);
+int cmd_dwrite(int argc, char **argv);
+int cmd_ifconfig(int argc, char **argv);
+int cmd_spoof(int argc, char **argv);
+int cmd_tty(int argc, char **argv);
 
 /* panic.c */
 void kz_panic(const char *fmt, ...) __printf(1, 2) __noreturn;

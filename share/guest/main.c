@@ -48,6 +48,7 @@ void kz_main(uint64_t start_info_pa)
 	sti();
 	smp_boot_aps();
 	uart_enable_rx_irq();
+	virtio_init();
 
 	kz_printf("kzguest %s: %u cpus, %lu MiB\n", KZ_VERSION,
 		  kz_ncpus_online, (kz_boot.usable_bytes + (1 << 19)) >> 20);

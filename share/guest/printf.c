@@ -18,6 +18,12 @@ static volatile int console_lock;
 static void console_put(struct sink *s __unused, char c)
 {
 	kz_msgbuf_putc(c);
+	if (kz_hvc_console && !kz_panicking) {
+		if (c == '\n')
+			hvc_putc('\r');
+		hvc_putc(c);
+		return;
+	}
 	if (c == '\n')
 		uart_putc('\r');
 	uart_putc(c);

@@ -35,7 +35,8 @@ static int wait_key(void)
 			kz_printf("\npower button pressed: shutting down\n");
 			acpi_poweroff();
 		}
-		ch = uart_getc();
+		virtio_poll();
+		ch = kz_hvc_console ? hvc_getc() : uart_getc();
 		if (ch >= 0) {
 			sti();
 			return ch;
@@ -211,6 +212,12 @@ static const struct shell_cmd commands[] = {
 	{ "spin",	"",	"busy loop until a key",	cmd_spin },
 	{ "dirty",	"MIB",	"rewrite MIB MiB until a key",	cmd_dirty },
 	{ "panic",	"[MSG]", "panic the kernel",		cmd_panic },
+	{ "disks",	"",	"virtio disks: ids and sizes",	cmd_disks },
+	{ "dread",	"ID LBA", "show a sector's first bytes", cmd_dread },
+	{ "dwrite",	"ID LBA TEXT", "write a sector and flush", cmd_dwrite },
+	{ "ifconfig",	"",	"network link: MAC, address, counters", cmd_ifconfig },
+	{ "spoof",	"N",	"send N frames from a forged MAC", cmd_spoof },
+	{ "tty",	"",	"the console the shell is on",	cmd_tty },
 	{ "reboot",	"",	"reset the machine",		cmd_reboot },
 	{ "poweroff",	"",	"power the machine off",	cmd_poweroff },
 	{ NULL, NULL, NULL, NULL },

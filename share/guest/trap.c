@@ -69,6 +69,10 @@ void kz_trap(struct kz_trapframe *tf)
 		acpi_sci_irq();
 		lapic_eoi();
 		return;
+	case KZ_VEC_VIRTIO:
+		virtio_irq();
+		lapic_eoi();
+		return;
 	case KZ_VEC_SPURIOUS:
 		return;		/* no EOI for spurious interrupts */
 	case 2:			/* NMI */

@@ -44,6 +44,7 @@ kz_vector_table:
 	STUB %KZ_VEC_TIMER, 0
 	STUB %KZ_VEC_UART, 0
 	STUB %KZ_VEC_SCI, 0
+	STUB %KZ_VEC_VIRTIO, 0
 	STUB %KZ_VEC_SPURIOUS, 0
 
 	.pushsection .rodata
