@@ -442,7 +442,7 @@ static int build_config(struct zonehost *z, struct vmm_config *vc, char *err,
 		.mem_size = c->memory,
 		.pagesize_policy = pol,
 	};
-	return 0;
+	return zonehost_devices(c, z->o->zone, vc, err, errlen);
 }
 
 /* A console size from the environment (KZ_CONSOLE_*), or 0 for default. */

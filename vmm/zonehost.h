@@ -2,6 +2,7 @@
 #define KZ_VMM_ZONEHOST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct zonehost_opts {
 	const char *root;
@@ -17,5 +18,14 @@ struct zonehost_opts {
  * installed and its run directory removed.  Returns the exit status.
  */
 int zonehost_main(const struct zonehost_opts *o);
+
+/*
+ * The zone's device and anet resources as disks and nets of vc (in boot
+ * order, by id); zone_devs.c.  0, or -errno with err saying why.
+ */
+struct zone_config;
+struct vmm_config;
+int zonehost_devices(const struct zone_config *c, const char *zone,
+		     struct vmm_config *vc, char *err, size_t errlen);
 
 #endif
