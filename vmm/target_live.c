@@ -4,10 +4,11 @@
  * Registers are read and written with the vCPU ioctls, which KVM only
  * serves while the vCPU is outside KVM_RUN, so every register operation
  * requires the machine paused (-EBUSY otherwise).  Physical memory goes
- * through the memory map's bounds checks.  Breakpoints, single-step and
- * events belong to the debugger's issue and answer -ENOTSUP until then.
+ * through the memory map's bounds checks.  Run control (stop, resume,
+ * step, breakpoints, events) is vmm/debugctl.c's.
  */
 #include "target_live.h"
+#include "debugctl.h"
 #include "target.h"
 #include "vm.h"
 
@@ -207,34 +208,92 @@ static int live_write_phys(struct kz_target *t, uint64_t pa, const void *buf,
 
 static int live_stop(struct kz_target *t)
 {
-	vmm_vm_pause(live_vm(t));
-	return 0;
+	return vmm_dbg_stop(live_vm(t));
 }
 
 static int live_resume(struct kz_target *t)
 {
-	vmm_vm_resume(live_vm(t));
-	return 0;
+	return vmm_dbg_resume(live_vm(t));
 }
 
 static int live_step(struct kz_target *t, unsigned cpu)
 {
-	(void)t; (void)cpu;
-	return -ENOTSUP;
+	return vmm_dbg_step(live_vm(t), cpu);
 }
 
-static int live_break(struct kz_target *t, enum kz_break_kind kind,
-		      uint64_t addr, unsigned len)
+/* Debug-register R/W field for a breakpoint kind. */
+static int hw_type(enum kz_break_kind kind)
 {
-	(void)t; (void)kind; (void)addr; (void)len;
-	return -ENOTSUP;
+	switch (kind) {
+	case KZ_BREAK_HW_EXEC: return 0;
+	case KZ_BREAK_HW_WRITE: return 1;
+	case KZ_BREAK_HW_ACCESS: return 3;
+	default: return -1;
+	}
+}
+
+static int live_set_break(struct kz_target *t, enum kz_break_kind kind,
+			  uint64_t addr, unsigned len)
+{
+	struct vmm_vm *vm = live_vm(t);
+	if (kind == KZ_BREAK_SW) {
+		/* Planted by physical address: works with paging on or off. */
+		struct kz_xlate x;
+		int rc = kz_target_translate(t, 0, addr, &x);
+		if (rc)
+			return rc;
+		return vmm_dbg_set_sw(vm, addr, x.pa);
+	}
+	int type = hw_type(kind);
+	if (type < 0)
+		return -EINVAL;
+	return vmm_dbg_set_hw(vm, addr, (unsigned)type, type ? len : 1);
+}
+
+static int live_clear_break(struct kz_target *t, enum kz_break_kind kind,
+			    uint64_t addr, unsigned len)
+{
+	struct vmm_vm *vm = live_vm(t);
+	if (kind == KZ_BREAK_SW)
+		return vmm_dbg_clear_sw(vm, addr);
+	int type = hw_type(kind);
+	if (type < 0)
+		return -EINVAL;
+	return vmm_dbg_clear_hw(vm, addr, (unsigned)type, type ? len : 1);
 }
 
 static int live_wait_event(struct kz_target *t, struct kz_event *ev,
 			   int timeout_ms)
 {
-	(void)t; (void)ev; (void)timeout_ms;
-	return -ENOTSUP;
+	struct vmm_vm *vm = live_vm(t);
+	enum vmm_dbg_event e;
+	unsigned cpu;
+	uint64_t addr;
+	int rc = vmm_dbg_wait(vm, &e, &cpu, &addr, timeout_ms);
+	if (rc == -EPIPE) {
+		/* The machine stopped on its own: say how. */
+		pthread_mutex_lock(&vm->lock);
+		enum vmm_stop_reason why = vm->stop;
+		pthread_mutex_unlock(&vm->lock);
+		ev->kind = why == VMM_STOP_PANIC ? KZ_EVENT_PANIC
+						  : KZ_EVENT_POWEROFF;
+		ev->cpu = 0;
+		ev->addr = 0;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	static const enum kz_event_kind map[] = {
+		[VMM_DBG_NONE] = KZ_EVENT_NONE,
+		[VMM_DBG_BREAK] = KZ_EVENT_BREAK,
+		[VMM_DBG_STEP] = KZ_EVENT_STEP,
+		[VMM_DBG_WATCH] = KZ_EVENT_WATCH,
+		[VMM_DBG_STOPPED] = KZ_EVENT_STOPPED,
+	};
+	ev->kind = map[e];
+	ev->cpu = cpu;
+	ev->addr = addr;
+	return 0;
 }
 
 static const struct kz_target_ops live_ops = {
@@ -249,8 +308,8 @@ static const struct kz_target_ops live_ops = {
 	.stop = live_stop,
 	.resume = live_resume,
 	.step = live_step,
-	.set_break = live_break,
-	.clear_break = live_break,
+	.set_break = live_set_break,
+	.clear_break = live_clear_break,
 	.wait_event = live_wait_event,
 };
 

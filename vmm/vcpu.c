@@ -14,6 +14,7 @@
 #include "board.h"
 #include "boot.h"
 #include "cpuid.h"
+#include "debugctl.h"
 #include "layout.h"
 #include "vm.h"
 
@@ -130,6 +131,12 @@ int vmm_vcpu_create(struct vmm_vm *vm, struct vmm_vcpu *vcpu, unsigned id)
 	if (rc)
 		goto fail;
 	rc = vcpu_set_lint(vcpu->fd);
+	if (rc)
+		goto fail;
+	/* Breakpoints set before a reboot hold on the new vCPUs too. */
+	pthread_mutex_lock(&vm->lock);
+	rc = vmm_dbg_apply(vcpu, false);
+	pthread_mutex_unlock(&vm->lock);
 	if (rc)
 		goto fail;
 	return 0;
@@ -250,11 +257,14 @@ static bool vcpu_park(struct vmm_vcpu *vcpu)
 	bool stopping;
 
 	pthread_mutex_lock(&vm->lock);
-	if (vm->pause_depth && vm->stop == VMM_STOP_NONE) {
+	/* A vCPU asked to single-step runs through a pause for one instruction. */
+	if (vm->pause_depth && !vcpu->step_pending &&
+	    vm->stop == VMM_STOP_NONE) {
 		vcpu->parked = true;
 		vm->nactive--;
 		pthread_cond_broadcast(&vm->cond);
-		while (vm->pause_depth && vm->stop == VMM_STOP_NONE)
+		while (vm->pause_depth && !vcpu->step_pending &&
+		       vm->stop == VMM_STOP_NONE)
 			pthread_cond_wait(&vm->cond, &vm->lock);
 		vm->nactive++;
 		vcpu->parked = false;
@@ -356,7 +366,21 @@ static bool vcpu_handle_exit(struct vmm_vcpu *vcpu)
 				 .hardware_entry_failure_reason);
 		vcpu_fail(vcpu, what);
 		return false;
-	case KVM_EXIT_INTERNAL_ERROR:
+	case KVM_EXIT_DEBUG:
+		vmm_dbg_exit(vcpu);
+		return true;
+	case KVM_EXIT_INTERNAL_ERROR: {
+		/*
+		 * Where KVM emulates guest code, int3 ends KVM_RUN this way
+		 * at the breakpoint's address: that is our breakpoint.
+		 */
+		struct kvm_regs regs;
+		if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) == 0 &&
+		    vmm_dbg_is_swbp(vcpu->vm, regs.rip)) {
+			vmm_dbg_event(vcpu, VMM_DBG_BREAK, regs.rip);
+			return true;
+		}
+	}
 		snprintf(what, sizeof(what), "KVM internal error %u",
 			 run->internal.suberror);
 		vcpu_fail(vcpu, what);
@@ -375,6 +399,10 @@ void *vmm_vcpu_thread(void *arg)
 	sigset_t set;
 
 	this_vcpu = vcpu;
+	/* zonestat finds a zone's vCPU threads by these names. */
+	char name[16];
+	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
+	pthread_setname_np(pthread_self(), name);
 	sigemptyset(&set);
 	sigaddset(&set, vmm_vcpu_signal());
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);

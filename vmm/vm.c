@@ -15,6 +15,7 @@
 #include "board.h"
 #include "boot.h"
 #include "cpuid.h"
+#include "debugctl.h"
 #include "devices.h"
 #include "layout.h"
 #include "uart.h"
@@ -410,6 +411,7 @@ enum vmm_stop_reason vmm_vm_run(struct vmm_vm *vm)
 		if (why != VMM_STOP_RESET)
 			return why;
 		machine_teardown(vm);
+		vmm_dbg_reset(vm);
 		/*
 		 * Reboot, unless a stop came in while we tore down: a halt
 		 * asked for during a reboot must not be lost.

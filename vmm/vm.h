@@ -78,7 +78,38 @@ struct vmm_vcpu {
 	pthread_t thread;
 	bool thread_started;
 	bool parked;		/* in the pause loop, not in KVM_RUN */
+	bool step_pending;	/* run one instruction while paused */
 	uint64_t exits;		/* KVM_RUN returns, for stats */
+};
+
+/* What stopped the machine for a debugger (see vmm/debugctl.c). */
+enum vmm_dbg_event {
+	VMM_DBG_NONE,
+	VMM_DBG_BREAK,		/* software or hardware execute breakpoint */
+	VMM_DBG_STEP,		/* single step done */
+	VMM_DBG_WATCH,		/* hardware data watchpoint */
+	VMM_DBG_STOPPED,	/* the debugger asked for a stop */
+};
+
+#define VMM_MAX_SWBP 64
+
+struct vmm_debug {
+	bool stopped;		/* the debugger holds one pause reference */
+	enum vmm_dbg_event event;	/* pending, until taken */
+	unsigned event_cpu;
+	uint64_t event_addr;
+	struct {
+		bool used;
+		uint64_t vaddr;	/* where the debugger asked */
+		uint64_t paddr;	/* where the int3 byte is */
+		uint8_t orig;	/* the byte it replaced */
+	} sw[VMM_MAX_SWBP];
+	struct {
+		bool used;
+		uint64_t addr;
+		unsigned type;	/* DR7 R/W bits: 0 exec, 1 write, 3 access */
+		unsigned len;	/* 1, 2, 4 or 8 */
+	} hw[4];
 };
 
 struct vmm_vm {
@@ -114,6 +145,7 @@ struct vmm_vm {
 	unsigned boots;		/* times the guest was (re)booted */
 	uint64_t panic_code;
 	uint64_t unclaimed_io;	/* accesses no device answered */
+	struct vmm_debug dbg;	/* guarded by lock */
 };
 
 int vmm_vm_create(struct vmm_vm *vm, const struct vmm_config *cfg,

@@ -1,0 +1,33 @@
+#ifndef KZ_VMM_DEBUGCTL_H
+#define KZ_VMM_DEBUGCTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "vm.h"
+
+/* Apply breakpoints (and single-step when step) to one vCPU's KVM state. */
+int vmm_dbg_apply(struct vmm_vcpu *v, bool step);
+/* From a vCPU thread: a debug event happened here; stop the machine. */
+void vmm_dbg_event(struct vmm_vcpu *v, enum vmm_dbg_event ev, uint64_t addr);
+/* Is there a software breakpoint planted at this virtual address? */
+bool vmm_dbg_is_swbp(struct vmm_vm *vm, uint64_t vaddr);
+/* Handle a KVM_EXIT_DEBUG on this vCPU. */
+void vmm_dbg_exit(struct vmm_vcpu *v);
+
+/* The debugger's side; all but stop and wait need the machine stopped. */
+int vmm_dbg_stop(struct vmm_vm *vm);
+int vmm_dbg_resume(struct vmm_vm *vm);
+int vmm_dbg_step(struct vmm_vm *vm, unsigned cpu);
+int vmm_dbg_set_sw(struct vmm_vm *vm, uint64_t vaddr, uint64_t paddr);
+int vmm_dbg_clear_sw(struct vmm_vm *vm, uint64_t vaddr);
+int vmm_dbg_set_hw(struct vmm_vm *vm, uint64_t addr, unsigned type,
+		   unsigned len);
+int vmm_dbg_clear_hw(struct vmm_vm *vm, uint64_t addr, unsigned type,
+		     unsigned len);
+/* Take the pending event, waiting up to timeout_ms (-1: forever). */
+int vmm_dbg_wait(struct vmm_vm *vm, enum vmm_dbg_event *ev, unsigned *cpu,
+		 uint64_t *addr, int timeout_ms);
+/* Forget breakpoints (their bytes went with the old RAM on reboot). */
+void vmm_dbg_reset(struct vmm_vm *vm);
+
+#endif
