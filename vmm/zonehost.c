@@ -46,6 +46,7 @@ struct zonehost {
 	char cmdline[4096];
 	struct con_server *con;	/* console ring, log and console.sock */
 	bool vm_made;		/* console input may reach the UART */
+	uint64_t console_in_bytes;	/* keystrokes the guest took (atomic) */
 	int ctl_fd;
 	int notify_fd;
 	/* Guarded by vm.lock. */
@@ -111,7 +112,9 @@ static size_t console_in(void *ctx, const uint8_t *buf, size_t len)
 	struct zonehost *z = ctx;
 	if (!__atomic_load_n(&z->vm_made, __ATOMIC_ACQUIRE))
 		return 0;
-	return vmm_vm_console_input(&z->vm, buf, len);
+	size_t took = vmm_vm_console_input(&z->vm, buf, len);
+	__atomic_add_fetch(&z->console_in_bytes, took, __ATOMIC_RELAXED);
+	return took;
 }
 
 static void console_break(void *ctx, char *msg, size_t len)
@@ -267,6 +270,39 @@ static void verb_status(struct zonehost *z, int fd, const char *args)
 	reply(fd, "ok");
 }
 
+/*
+ * kzhost's counters, for zonestat: one "KEY VALUE" line each.  vCPU
+ * threads are named vcpuN (see vmm/vcpu.c), so their CPU time is read
+ * from /proc by the caller, not here.  Device lines are the devices' own
+ * counter lines, as "device LINE"; a counter a device does not keep is
+ * absent, never a made-up 0.
+ */
+static void verb_stats(struct zonehost *z, int fd, const char *args)
+{
+	(void)args;
+	struct con_server_stats cs;
+	char dev[CTL_LINE_MAX];
+	bool made = __atomic_load_n(&z->vm_made, __ATOMIC_ACQUIRE);
+
+	con_server_get_stats(z->con, &cs);
+	reply(fd, "pid %d", (int)getpid());
+	reply(fd, "vcpus %u", z->vm.ncpus);
+	reply(fd, "memory %llu", (unsigned long long)z->vm.mem.ram_size);
+	reply(fd, "memory-locked %s", made && z->vm.mem.locked ? "yes" : "no");
+	reply(fd, "page-backing %s",
+	      made ? vmm_page_backing_name(z->vm.mem.backing) : "none");
+	reply(fd, "console-out %llu", (unsigned long long)cs.output);
+	reply(fd, "console-in %llu", (unsigned long long)__atomic_load_n(
+		      &z->console_in_bytes, __ATOMIC_RELAXED));
+	if (made) {
+		vmm_vm_device_stats(&z->vm, dev, sizeof(dev));
+		for (char *save = NULL, *l = strtok_r(dev, "\n", &save); l;
+		     l = strtok_r(NULL, "\n", &save))
+			reply(fd, "device %s", l);
+	}
+	reply(fd, "ok");
+}
+
 static void verb_boot(struct zonehost *z, int fd, const char *args)
 {
 	(void)args;
@@ -367,6 +403,7 @@ static const struct ctl_verb {
 	{ "reboot", verb_reboot },
 	{ "shutdown", verb_shutdown },
 	{ "console-log", verb_console_log },
+	{ "stats", verb_stats },
 };
 
 static void ctl_serve_one(struct zonehost *z, int fd)

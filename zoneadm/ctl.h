@@ -13,6 +13,8 @@
  *   reboot     reset the machine and boot it again
  *   shutdown   press the ACPI power button: the guest shuts itself down
  *   console-log   print the path of the console log
+ *   stats      pid / vcpus / memory BYTES / memory-locked yes|no /
+ *              page-backing / console-out / console-in / device LINE...
  */
 #ifndef KZ_ZONEADM_CTL_H
 #define KZ_ZONEADM_CTL_H
