@@ -20,6 +20,7 @@
 #include "vcpu.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -384,5 +385,52 @@ void vmm_dbg_reset(struct vmm_vm *vm)
 	pthread_mutex_lock(&vm->lock);
 	for (unsigned i = 0; i < VMM_MAX_SWBP; i++)
 		vm->dbg.sw[i].used = false;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+int vmm_dbg_claim(struct vmm_vm *vm, const char *who, char *holder,
+		  size_t len)
+{
+	int rc = 0;
+	pthread_mutex_lock(&vm->lock);
+	if (vm->dbg.holder[0] && strcmp(vm->dbg.holder, who) != 0) {
+		snprintf(holder, len, "%s", vm->dbg.holder);
+		rc = -EBUSY;
+	} else {
+		snprintf(vm->dbg.holder, sizeof(vm->dbg.holder), "%s", who);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return rc;
+}
+
+void vmm_dbg_release(struct vmm_vm *vm, const char *who)
+{
+	pthread_mutex_lock(&vm->lock);
+	bool mine = strcmp(vm->dbg.holder, who) == 0;
+	pthread_mutex_unlock(&vm->lock);
+	if (!mine)
+		return;
+	/* Leave nothing behind: no int3 in guest memory, no debug registers. */
+	if (!is_stopped(vm))
+		vmm_dbg_stop(vm);
+	for (unsigned i = 0; i < VMM_MAX_SWBP; i++)
+		if (vm->dbg.sw[i].used)
+			(void)vmm_dbg_clear_sw(vm, vm->dbg.sw[i].vaddr);
+	for (unsigned i = 0; i < 4; i++)
+		if (vm->dbg.hw[i].used)
+			(void)vmm_dbg_clear_hw(vm, vm->dbg.hw[i].addr,
+					       vm->dbg.hw[i].type,
+					       vm->dbg.hw[i].len);
+	(void)vmm_dbg_resume(vm);
+	pthread_mutex_lock(&vm->lock);
+	vm->dbg.holder[0] = 0;
+	vm->dbg.event = VMM_DBG_NONE;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void vmm_dbg_holder(struct vmm_vm *vm, char *buf, size_t len)
+{
+	pthread_mutex_lock(&vm->lock);
+	snprintf(buf, len, "%s", vm->dbg.holder);
 	pthread_mutex_unlock(&vm->lock);
 }

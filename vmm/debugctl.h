@@ -27,6 +27,17 @@ int vmm_dbg_clear_hw(struct vmm_vm *vm, uint64_t addr, unsigned type,
 /* Take the pending event, waiting up to timeout_ms (-1: forever). */
 int vmm_dbg_wait(struct vmm_vm *vm, enum vmm_dbg_event *ev, unsigned *cpu,
 		 uint64_t *addr, int timeout_ms);
+/*
+ * One debugger at a time (the built-in one or gdb).  Claim returns
+ * -EBUSY with the current holder's name in holder; release removes every
+ * breakpoint and resumes the machine if the debugger left it stopped.
+ */
+int vmm_dbg_claim(struct vmm_vm *vm, const char *who, char *holder,
+		  size_t len);
+void vmm_dbg_release(struct vmm_vm *vm, const char *who);
+/* The holder's name, or "" (for the zone's auxiliary state). */
+void vmm_dbg_holder(struct vmm_vm *vm, char *buf, size_t len);
+
 /* Forget breakpoints (their bytes went with the old RAM on reboot). */
 void vmm_dbg_reset(struct vmm_vm *vm);
 

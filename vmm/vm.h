@@ -94,6 +94,7 @@ enum vmm_dbg_event {
 #define VMM_MAX_SWBP 64
 
 struct vmm_debug {
+	char holder[32];	/* who debugs the machine ("" nobody) */
 	bool stopped;		/* the debugger holds one pause reference */
 	enum vmm_dbg_event event;	/* pending, until taken */
 	unsigned event_cpu;

@@ -13,6 +13,7 @@
  */
 #include "zonehost.h"
 #include "ctl.h"
+#include "debugctl.h"
 #include "memory.h"
 #include "store.h"
 #include "vm.h"
@@ -262,8 +263,14 @@ static void verb_status(struct zonehost *z, int fd, const char *args)
 	bool ready = z->ready_hold, panicked = z->panicked;
 	unsigned boots = z->vm.boots;
 	pthread_mutex_unlock(&z->vm.lock);
+	char holder[32];
+	vmm_dbg_holder(&z->vm, holder, sizeof(holder));
 	reply(fd, "state %s", ready ? "ready" : "running");
-	reply(fd, "aux %s", panicked ? "panicked" : "");
+	/* Auxiliary states, comma-separated, as zoneadm list -s shows them. */
+	reply(fd, "aux %s%s%s", panicked ? "panicked" : "",
+	      panicked && holder[0] ? "," : "", holder[0] ? "debugging" : "");
+	if (holder[0])
+		reply(fd, "debugger %s", holder);
 	reply(fd, "pid %d", (int)getpid());
 	reply(fd, "boots %u", boots);
 	reply(fd, "vcpus %u", z->vm.ncpus);
