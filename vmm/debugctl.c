@@ -64,8 +64,13 @@ int vmm_dbg_apply(struct vmm_vcpu *v, bool step)
 		g.control |= KVM_GUESTDBG_USE_SW_BP;
 	if (any_hw)
 		g.control |= KVM_GUESTDBG_USE_HW_BP;
+	/*
+	 * A step runs the next instruction, not the timer interrupt that
+	 * happens to be due (gdb and kmdb users expect that; QEMU does the
+	 * same by default).
+	 */
 	if (step)
-		g.control |= KVM_GUESTDBG_SINGLESTEP;
+		g.control |= KVM_GUESTDBG_SINGLESTEP | d->step_extra;
 	return ioctl(v->fd, KVM_SET_GUEST_DEBUG, &g) < 0 ? -errno : 0;
 }
 

@@ -195,6 +195,9 @@ int vmm_vm_create(struct vmm_vm *vm, const struct vmm_config *cfg,
 		goto fail;
 	}
 	vm->run_size = (size_t)run_size;
+	int dbg2 = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG2);
+	if (dbg2 > 0 && (dbg2 & KVM_GUESTDBG_BLOCKIRQ))
+		vm->dbg.step_extra = KVM_GUESTDBG_BLOCKIRQ;
 	vm->cpuid = vmm_cpuid_supported(vm->kvm_fd);
 	if (!vm->cpuid) {
 		rc = -errno;

@@ -111,6 +111,7 @@ struct vmm_debug {
 		unsigned type;	/* DR7 R/W bits: 0 exec, 1 write, 3 access */
 		unsigned len;	/* 1, 2, 4 or 8 */
 	} hw[4];
+	uint32_t step_extra;	/* KVM_GUESTDBG_BLOCKIRQ when KVM has it */
 };
 
 struct vmm_vm {
