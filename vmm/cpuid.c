@@ -8,6 +8,8 @@
 #include "cpuid.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -85,10 +87,6 @@ static void patch_entry(struct kvm_cpuid_entry2 *e, unsigned apic_id,
 		e->eax |= ((ncpus - 1) << 26) | (sharing << 14);
 		break;
 	}
-	case 0xB:
-	case 0x1F:
-		topology_leaf(e, apic_id, ncpus);
-		break;
 	case 0x80000008:
 		e->ecx &= ~0xF0FFu;
 		e->ecx |= (ncpus - 1) | (vmm_cpuid_shift(ncpus) << 12);
@@ -98,17 +96,47 @@ static void patch_entry(struct kvm_cpuid_entry2 *e, unsigned apic_id,
 	}
 }
 
+/*
+ * The topology leaves (0xB, and 0x1F where the host has it) are written
+ * whole: KVM lists only the subleaves the host CPU answers, often just
+ * the SMT level, and a guest that finds no core level miscounts its CPUs.
+ */
+static unsigned add_topology(struct kvm_cpuid2 *c, uint32_t fn,
+			     unsigned apic_id, unsigned ncpus)
+{
+	for (uint32_t sub = 0; sub < 3; sub++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[c->nent++];
+		memset(e, 0, sizeof(*e));
+		e->function = fn;
+		e->index = sub;
+		e->flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+		topology_leaf(e, apic_id, ncpus);
+	}
+	return 3;
+}
+
 int vmm_cpuid_apply(int vcpu_fd, const struct kvm_cpuid2 *supported,
 		    unsigned apic_id, unsigned ncpus)
 {
-	size_t sz = sizeof(*supported) +
-		    supported->nent * sizeof(supported->entries[0]);
-	struct kvm_cpuid2 *c = malloc(sz);
+	struct kvm_cpuid2 *c = malloc(sizeof(*c) + (supported->nent + 6) *
+						   sizeof(c->entries[0]));
+	bool has_1f = false;
 	if (!c)
 		return -ENOMEM;
-	memcpy(c, supported, sz);
-	for (unsigned i = 0; i < c->nent; i++)
-		patch_entry(&c->entries[i], apic_id, ncpus);
+	c->nent = 0;
+	c->padding = 0;
+	for (unsigned i = 0; i < supported->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &supported->entries[i];
+		if (e->function == 0xB || e->function == 0x1F) {
+			has_1f |= e->function == 0x1F;
+			continue;
+		}
+		c->entries[c->nent] = *e;
+		patch_entry(&c->entries[c->nent++], apic_id, ncpus);
+	}
+	add_topology(c, 0xB, apic_id, ncpus);
+	if (has_1f)
+		add_topology(c, 0x1F, apic_id, ncpus);
 	int rc = ioctl(vcpu_fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
 	free(c);
 	return rc;
