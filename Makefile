@@ -16,7 +16,7 @@ CLANG    := clang
 # warnings are noise here.
 CFLAGS   := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-format-truncation \
 	    -D_GNU_SOURCE \
-	    -fno-strict-aliasing -Ivmm -Idebug -Izoneadm -Iconsole -Ikzsh
+	    -fno-strict-aliasing -Ivmm -Idebug -Izoneadm -Iconsole -Ikzsh -Igdbstub
 LDLIBS   := -lpthread -ledit -lncursesw -lvterm
 ASAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=undefined
@@ -26,14 +26,14 @@ PREFIX   ?= /usr/local
 DEB_PKGS := gcc make libc6-dev binutils libcmocka-dev expect clang \
 	    libclang-rt-14-dev libedit-dev qemu-system-x86 hyperfine lz4 elfutils \
 	    mandoc acpica-tools procps time \
-	    libncurses-dev libvterm-dev tmux iproute2 iputils-ping
+	    libncurses-dev libvterm-dev tmux iproute2 iputils-ping gdb
 
 # One library of everything but the programs' mains; programs and tests
 # link what they use from it.
 # A program is <dir>/main_<name>.c, built as build/bin/<name>.
 MAINS      := $(wildcard */main_*.c)
 PROG_NAMES := $(patsubst main_%.c,%,$(notdir $(MAINS)))
-VMM_SRCS   := $(filter-out $(MAINS),$(wildcard vmm/*.c debug/*.c zoneadm/*.c console/*.c kzsh/*.c))
+VMM_SRCS   := $(filter-out $(MAINS),$(wildcard vmm/*.c debug/*.c zoneadm/*.c console/*.c kzsh/*.c gdbstub/*.c))
 VMM_OBJS   := $(VMM_SRCS:%.c=$(BUILD)/obj/%.o)
 VMM_AOBJS  := $(VMM_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
@@ -65,7 +65,7 @@ deps:
 			--no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 
-HDRS       := $(wildcard vmm/*.h debug/*.h zoneadm/*.h console/*.h kzsh/*.h)
+HDRS       := $(wildcard vmm/*.h debug/*.h zoneadm/*.h console/*.h kzsh/*.h gdbstub/*.h)
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -104,7 +104,7 @@ $(BUILD)/asan/tests/%: tests/unit/%.c $(BUILD)/asan/lib/libvmm.a
 # Fuzz targets: libFuzzer with ASan/UBSan, over the whole of libvmm.
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(VMM_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -Ivmm -Idebug -Izoneadm -Iconsole -Ikzsh \
+	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -Ivmm -Idebug -Izoneadm -Iconsole -Ikzsh -Igdbstub \
 		-fsanitize=fuzzer,address,undefined -o $@ $< $(VMM_SRCS) $(LDLIBS)
 
 fuzz: deps $(FUZZ_BINS)
