@@ -437,7 +437,7 @@ static void *signal_thread(void *arg)
 {
 	struct signal_waiter *w = arg;
 	int sig;
-	if (sigwait(&w->set, &sig) == 0) {
+	if (sigwait(&w->set, &sig) == 0 && sig != SIGUSR1) {
 		w->signo = sig;
 		vmm_vm_request_stop(w->vm, VMM_STOP_HOST, strsignal(sig));
 	}
@@ -464,6 +464,7 @@ int main(int argc, char **argv)
 	sigaddset(&sw.set, SIGINT);
 	sigaddset(&sw.set, SIGTERM);
 	sigaddset(&sw.set, SIGHUP);
+	sigaddset(&sw.set, SIGUSR1);	/* "we are done": ends the thread */
 	pthread_sigmask(SIG_BLOCK, &sw.set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -530,7 +531,7 @@ int main(int argc, char **argv)
 	vmm_vm_destroy(vm);
 	free(vm);
 	if (!sw.signo)
-		pthread_cancel(sig_tid);
+		pthread_kill(sig_tid, SIGUSR1);
 	pthread_join(sig_tid, NULL);
 	return status;
 }
