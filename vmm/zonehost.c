@@ -774,6 +774,11 @@ int zonehost_main(const struct zonehost_opts *o)
 		sigaddset(&set, SIGINT);
 		pthread_sigmask(SIG_BLOCK, &set, NULL);
 		signal(SIGHUP, SIG_IGN);
+		/*
+		 * The zoneadm waiting on the notify pipe may be gone (Ctrl-C)
+		 * before we report: that must not kill the zone.
+		 */
+		signal(SIGPIPE, SIG_IGN);
 		_exit(vm_process(z));
 	}
 	/* The supervisor does not need the notify pipe: the VM process owns it. */
