@@ -19,84 +19,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "target.h"
-#include "target_live.h"
-#include "vm.h"
+#include "guest_vm.h"
 
-static struct vmm_vm vm;
-static struct kz_target tgt;
-static pthread_t run_thread;
-static enum vmm_stop_reason run_result;
 static uint64_t ticks_va;
-
-static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
-static char out[1 << 16];
-static size_t out_len;
-
-static void capture(void *ctx, const uint8_t *buf, size_t len)
-{
-	(void)ctx;
-	pthread_mutex_lock(&out_lock);
-	if (len > sizeof(out) - 1 - out_len)
-		out_len = 0;	/* old output is not needed: start over */
-	memcpy(out + out_len, buf, len);
-	out_len += len;
-	out[out_len] = 0;
-	pthread_mutex_unlock(&out_lock);
-}
-
-static bool wait_output(const char *s, int ms)
-{
-	for (int waited = 0; waited < ms; waited += 10) {
-		pthread_mutex_lock(&out_lock);
-		bool found = strstr(out, s) != NULL;
-		pthread_mutex_unlock(&out_lock);
-		if (found)
-			return true;
-		usleep(10000);
-	}
-	return false;
-}
-
-static void clear_output(void)
-{
-	pthread_mutex_lock(&out_lock);
-	out_len = 0;
-	out[0] = 0;
-	pthread_mutex_unlock(&out_lock);
-}
-
-static void *runner(void *arg)
-{
-	(void)arg;
-	run_result = vmm_vm_run(&vm);
-	return NULL;
-}
-
-static const char *guest_path(void)
-{
-	const char *g = getenv("KZ_GUEST");
-	return g ? g : "build/guest/kzguest.elf";
-}
-
-static uint64_t symbol(const char *name)
-{
-	char cmd[512], line[256];
-	uint64_t addr = 0;
-	snprintf(cmd, sizeof(cmd), "nm %s", guest_path());
-	FILE *p = popen(cmd, "r");
-	if (!p)
-		return 0;
-	while (fgets(line, sizeof(line), p)) {
-		char sym[128], type;
-		unsigned long long a;
-		if (sscanf(line, "%llx %c %127s", &a, &type, sym) == 3 &&
-		    strcmp(sym, name) == 0)
-			addr = a;
-	}
-	pclose(p);
-	return addr;
-}
 
 static uint64_t read_ticks(void)
 {
@@ -108,39 +33,18 @@ static uint64_t read_ticks(void)
 static int setup(void **state)
 {
 	(void)state;
-	char err[256];
-	struct vmm_config cfg = {
-		.kernel_path = guest_path(), .cmdline = "", .ncpus = 2,
-		.mem_size = 64 << 20,
-		.pagesize_policy = VMM_PAGESIZE_SMALLEST_ONLY,
-	};
-	const struct vmm_console_ops ops = { .output = capture };
 	ticks_va = symbol("kz_ticks");
 	if (!ticks_va) {
 		fprintf(stderr, "no kz_ticks symbol in %s\n", guest_path());
 		return -1;
 	}
-	if (vmm_vm_create(&vm, &cfg, &ops, NULL, err, sizeof(err))) {
-		fprintf(stderr, "vmm_vm_create: %s\n", err);
-		return -1;
-	}
-	vmm_target_live_init(&tgt, &vm);
-	pthread_create(&run_thread, NULL, runner, NULL);
-	if (!wait_output("kzguest# ", 30000)) {
-		fprintf(stderr, "guest did not reach its prompt\n");
-		return -1;
-	}
-	return 0;
+	return guest_vm_start(2);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	const char *cmd = "poweroff\r";
-	vmm_vm_console_input(&vm, (const uint8_t *)cmd, strlen(cmd));
-	pthread_join(run_thread, NULL);
-	vmm_vm_destroy(&vm);
-	return run_result == VMM_STOP_POWEROFF ? 0 : -1;
+	return guest_vm_stop();
 }
 
 static void test_regs_need_pause(void **state)
@@ -185,12 +89,10 @@ static void test_many_cycles_keep_guest_alive(void **state)
 {
 	(void)state;
 	clear_output();
-	const char *cmd = "echo survived\r";
 	for (int i = 0; i < 1000; i++) {
 		vmm_vm_pause(&vm);
 		if (i == 500)
-			vmm_vm_console_input(&vm, (const uint8_t *)cmd,
-					     strlen(cmd));
+			type("echo survived\r");
 		vmm_vm_resume(&vm);
 	}
 	assert_true(wait_output("survived\r\n", 20000));
@@ -198,10 +100,6 @@ static void test_many_cycles_keep_guest_alive(void **state)
 
 int main(void)
 {
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		fprintf(stderr, "test_pause needs /dev/kvm\n");
-		return 1;
-	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_regs_need_pause),
 		cmocka_unit_test(test_ticks_stand_still),

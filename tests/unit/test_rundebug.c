@@ -16,111 +16,21 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "target.h"
-#include "target_live.h"
-#include "vm.h"
+#include "guest_vm.h"
 
-static struct vmm_vm vm;
-static struct kz_target tgt;
-static pthread_t run_thread;
-static enum vmm_stop_reason run_result;
 static uint64_t shell_exec;
-
-static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
-static char out[1 << 16];
-static size_t out_len;
-
-static void capture(void *ctx, const uint8_t *buf, size_t len)
-{
-	(void)ctx;
-	pthread_mutex_lock(&out_lock);
-	if (len > sizeof(out) - 1 - out_len)
-		out_len = 0;
-	memcpy(out + out_len, buf, len);
-	out_len += len;
-	out[out_len] = 0;
-	pthread_mutex_unlock(&out_lock);
-}
-
-static bool wait_output(const char *s, int ms)
-{
-	for (int waited = 0; waited < ms; waited += 10) {
-		pthread_mutex_lock(&out_lock);
-		bool found = strstr(out, s) != NULL;
-		pthread_mutex_unlock(&out_lock);
-		if (found)
-			return true;
-		usleep(10000);
-	}
-	return false;
-}
-
-static void *runner(void *arg)
-{
-	(void)arg;
-	run_result = vmm_vm_run(&vm);
-	return NULL;
-}
-
-static const char *guest_path(void)
-{
-	const char *g = getenv("KZ_GUEST");
-	return g ? g : "build/guest/kzguest.elf";
-}
-
-static uint64_t symbol(const char *name)
-{
-	char cmd[512], line[256];
-	uint64_t addr = 0;
-	snprintf(cmd, sizeof(cmd), "nm %s", guest_path());
-	FILE *p = popen(cmd, "r");
-	if (!p)
-		return 0;
-	while (fgets(line, sizeof(line), p)) {
-		char sym[128], type;
-		unsigned long long a;
-		if (sscanf(line, "%llx %c %127s", &a, &type, sym) == 3 &&
-		    strcmp(sym, name) == 0)
-			addr = a;
-	}
-	pclose(p);
-	return addr;
-}
-
-static void type(const char *s)
-{
-	vmm_vm_console_input(&vm, (const uint8_t *)s, strlen(s));
-}
 
 static int setup(void **state)
 {
 	(void)state;
-	char err[256];
-	struct vmm_config cfg = {
-		.kernel_path = guest_path(), .cmdline = "", .ncpus = 2,
-		.mem_size = 64 << 20,
-		.pagesize_policy = VMM_PAGESIZE_SMALLEST_ONLY,
-	};
-	const struct vmm_console_ops ops = { .output = capture };
 	shell_exec = symbol("kz_shell_exec");
-	if (!shell_exec)
-		return -1;
-	if (vmm_vm_create(&vm, &cfg, &ops, NULL, err, sizeof(err))) {
-		fprintf(stderr, "vmm_vm_create: %s\n", err);
-		return -1;
-	}
-	vmm_target_live_init(&tgt, &vm);
-	pthread_create(&run_thread, NULL, runner, NULL);
-	return wait_output("kzguest# ", 30000) ? 0 : -1;
+	return shell_exec ? guest_vm_start(2) : -1;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	type("poweroff\r");
-	pthread_join(run_thread, NULL);
-	vmm_vm_destroy(&vm);
-	return run_result == VMM_STOP_POWEROFF ? 0 : -1;
+	return guest_vm_stop();
 }
 
 static void test_stop_event(void **state)
@@ -247,10 +157,6 @@ static void test_debug_register_budget(void **state)
 
 int main(void)
 {
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		fprintf(stderr, "test_rundebug needs /dev/kvm\n");
-		return 1;
-	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stop_event),
 		cmocka_unit_test(test_sw_breakpoint),
