@@ -16,7 +16,7 @@ CLANG    := clang
 # warnings are noise here.
 CFLAGS   := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-format-truncation \
 	    -D_GNU_SOURCE \
-	    -fno-strict-aliasing -Ivmm -Idebug -Izoneadm -Iconsole -Ikzsh -Igdbstub
+	    -fno-strict-aliasing -Ivmm -Idebug -Izoneadm -Iconsole -Ikzsh -Igdbstub -Isavecore
 LDLIBS   := -lpthread -ledit -lncursesw -lvterm
 ASAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=undefined
@@ -33,7 +33,7 @@ DEB_PKGS := gcc make libc6-dev binutils libcmocka-dev expect clang \
 # A program is <dir>/main_<name>.c, built as build/bin/<name>.
 MAINS      := $(wildcard */main_*.c)
 PROG_NAMES := $(patsubst main_%.c,%,$(notdir $(MAINS)))
-VMM_SRCS   := $(filter-out $(MAINS),$(wildcard vmm/*.c debug/*.c zoneadm/*.c console/*.c kzsh/*.c gdbstub/*.c))
+VMM_SRCS   := $(filter-out $(MAINS),$(wildcard vmm/*.c debug/*.c zoneadm/*.c console/*.c kzsh/*.c gdbstub/*.c savecore/*.c))
 VMM_OBJS   := $(VMM_SRCS:%.c=$(BUILD)/obj/%.o)
 VMM_AOBJS  := $(VMM_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
@@ -65,7 +65,7 @@ deps:
 			--no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 
-HDRS       := $(wildcard vmm/*.h debug/*.h zoneadm/*.h console/*.h kzsh/*.h gdbstub/*.h)
+HDRS       := $(wildcard vmm/*.h debug/*.h zoneadm/*.h console/*.h kzsh/*.h gdbstub/*.h savecore/*.h)
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -104,7 +104,7 @@ $(BUILD)/asan/tests/%: tests/unit/%.c $(BUILD)/asan/lib/libvmm.a
 # Fuzz targets: libFuzzer with ASan/UBSan, over the whole of libvmm.
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(VMM_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -Ivmm -Idebug -Izoneadm -Iconsole -Ikzsh -Igdbstub \
+	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -Ivmm -Idebug -Izoneadm -Iconsole -Ikzsh -Igdbstub -Isavecore \
 		-fsanitize=fuzzer,address,undefined -o $@ $< $(VMM_SRCS) $(LDLIBS)
 
 fuzz: deps $(FUZZ_BINS)
