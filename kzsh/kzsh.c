@@ -281,6 +281,8 @@ static int getc_fn(EditLine *el, wchar_t *wc)
 		ssize_t n = read(STDIN_FILENO, &c, 1);
 		if (n < 0 && errno == EINTR) {
 			if (got_sigint) {
+				/* End the line here; the caller drops it. */
+				(void)!write(STDOUT_FILENO, "^C", 2);
 				*wc = L'\n';
 				return 1;
 			}
@@ -344,8 +346,6 @@ static int interactive(struct kzsh *sh)
 		const char *line = el_gets(sh->el, &count);
 		if (got_sigint) {
 			/* Ctrl-C: drop what was typed, start again. */
-			fputs("^C\n", stdout);
-			fflush(stdout);
 			textlen = 0;
 			set_prompt(sh, false);
 			continue;
