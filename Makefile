@@ -17,7 +17,7 @@ CLANG    := clang
 CFLAGS   := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-format-truncation \
 	    -D_GNU_SOURCE \
 	    -fno-strict-aliasing -Ivmm -Idebug -Izoneadm -Iconsole -Ikzsh -Igdbstub -Isavecore
-LDLIBS   := -lpthread -ledit -lncursesw -lvterm
+LDLIBS   := -lpthread -ledit -lncursesw -lvterm -lelf -ldwarf -lcapstone
 ASAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=undefined
 PREFIX   ?= /usr/local
@@ -26,7 +26,8 @@ PREFIX   ?= /usr/local
 DEB_PKGS := gcc make libc6-dev binutils libcmocka-dev expect clang \
 	    libclang-rt-14-dev libedit-dev qemu-system-x86 hyperfine lz4 elfutils \
 	    mandoc acpica-tools procps time \
-	    libncurses-dev libvterm-dev tmux iproute2 iputils-ping gdb
+	    libncurses-dev libvterm-dev tmux iproute2 iputils-ping gdb \
+	    libelf-dev libdwarf-dev libcapstone-dev
 
 # One library of everything but the programs' mains; programs and tests
 # link what they use from it.
