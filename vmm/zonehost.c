@@ -21,6 +21,9 @@
 #include "board.h"
 #include "zonecfg.h"
 #include "con_server.h"
+#include "gdbstub.h"
+#include "target.h"
+#include "target_live.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +61,8 @@ struct zonehost {
 	pthread_cond_t panic_cond;
 	int pinned[VMM_MAX_CPUS];
 	unsigned npinned;
+	struct kz_target gdb_target;	/* the live machine, for gdb */
+	struct gdb_server *gdb;		/* run/ZONE/gdb.sock, TCP on demand */
 };
 
 static void zlog(const char *zone, const char *fmt, ...)
@@ -400,6 +405,82 @@ static void verb_console_log(struct zonehost *z, int fd, const char *args)
 		reply(fd, "ok %s", path);
 }
 
+/* ---- gdb: the stub's hooks and its listeners ---- */
+
+static int gdb_attach(void *ctx, char *msg, size_t len)
+{
+	struct zonehost *z = ctx;
+	char holder[32];
+	if (vmm_dbg_claim(&z->vm, "gdb", holder, sizeof(holder))) {
+		snprintf(msg, len, "zone '%s' is being debugged by %s; only one "
+			 "debugger at a time", z->o->zone, holder);
+		zlog(z->o->zone, "gdb client refused: %s holds the zone", holder);
+		return -EBUSY;
+	}
+	zlog(z->o->zone, "gdb attached; zone stopped");
+	return 0;
+}
+
+static void gdb_release(void *ctx)
+{
+	struct zonehost *z = ctx;
+	vmm_dbg_release(&z->vm, "gdb");
+	zlog(z->o->zone, "gdb detached; breakpoints removed, zone resumed");
+}
+
+static void gdb_kill(void *ctx)
+{
+	struct zonehost *z = ctx;
+	zlog(z->o->zone, "gdb asked to kill the zone: halting");
+	pthread_mutex_lock(&z->vm.lock);
+	z->halt_requested = true;
+	pthread_cond_broadcast(&z->panic_cond);
+	pthread_mutex_unlock(&z->vm.lock);
+	vmm_vm_request_stop(&z->vm, VMM_STOP_HOST, "killed from gdb");
+}
+
+static const struct gdb_stub_hooks gdb_hooks = {
+	.attach = gdb_attach, .release = gdb_release, .kill = gdb_kill,
+};
+
+static void gdb_start(struct zonehost *z)
+{
+	char path[ZS_PATH_MAX], err[256];
+	vmm_target_live_init(&z->gdb_target, &z->vm);
+	if (gdb_server_new(&z->gdb, &z->gdb_target, &gdb_hooks, z)) {
+		zlog(z->o->zone, "no gdb listener: out of memory");
+		z->gdb = NULL;
+		return;
+	}
+	if (zs_path(path, sizeof(path), z->o->root, "run/%s/gdb.sock",
+		    z->o->zone) ||
+	    gdb_server_listen_unix(z->gdb, path, err, sizeof(err)))
+		zlog(z->o->zone, "no gdb socket: %s", err);
+}
+
+/* "gdb-listen ADDR PORT": a TCP listener for gdb, one client at a time. */
+static void verb_gdb_listen(struct zonehost *z, int fd, const char *args)
+{
+	char addr[64], err[256], name[80];
+	unsigned port;
+	if (sscanf(args, "%63s %u", addr, &port) != 2) {
+		reply(fd, "error usage: gdb-listen ADDR PORT");
+		return;
+	}
+	if (!z->gdb) {
+		reply(fd, "error this zone has no gdb stub");
+		return;
+	}
+	if (gdb_server_listen_tcp(z->gdb, addr, port, err, sizeof(err))) {
+		reply(fd, "error %s", err);
+		return;
+	}
+	gdb_server_tcp_name(z->gdb, name, sizeof(name));
+	zlog(z->o->zone, "gdb listens on %s", name);
+	reply(fd, "listening %s", name);
+	reply(fd, "ok");
+}
+
 static const struct ctl_verb {
 	const char *name;
 	ctl_verb_fn fn;
@@ -411,6 +492,7 @@ static const struct ctl_verb {
 	{ "shutdown", verb_shutdown },
 	{ "console-log", verb_console_log },
 	{ "stats", verb_stats },
+	{ "gdb-listen", verb_gdb_listen },
 };
 
 static void ctl_serve_one(struct zonehost *z, int fd)
@@ -629,6 +711,7 @@ static int vm_process(struct zonehost *z)
 		z->ctl_fd = -1;
 		goto fail_vm;
 	}
+	gdb_start(z);
 	pthread_t ctl_tid, sig_tid;
 	pthread_create(&ctl_tid, NULL, ctl_thread, z);
 	pthread_create(&sig_tid, NULL, signal_thread, z);
@@ -657,6 +740,8 @@ static int vm_process(struct zonehost *z)
 	shutdown(z->ctl_fd, SHUT_RDWR);
 	close(z->ctl_fd);
 	pthread_join(ctl_tid, NULL);
+	gdb_server_free(z->gdb);	/* a client still attached is detached */
+	z->gdb = NULL;
 fail_vm:
 	if (status) {
 		zlog(zone, "%s", err);

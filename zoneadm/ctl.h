@@ -15,6 +15,7 @@
  *   console-log   print the path of the console log
  *   stats      pid / vcpus / memory BYTES / memory-locked yes|no /
  *              page-backing / console-out / console-in / device LINE...
+ *   gdb-listen ADDR PORT   listen for one gdb client on TCP: listening A:P
  */
 #ifndef KZ_ZONEADM_CTL_H
 #define KZ_ZONEADM_CTL_H
