@@ -21,6 +21,7 @@
 #include "board.h"
 #include "zonecfg.h"
 #include "con_server.h"
+#include "dbg_host.h"
 #include "gdbstub.h"
 #include "target.h"
 #include "target_live.h"
@@ -49,6 +50,10 @@ struct zonehost {
 	char initrd[ZS_PATH_MAX];
 	char cmdline[4096];
 	struct con_server *con;	/* console ring, log and console.sock */
+	struct dbg_host *dbg;	/* the kernel debugger, kmdb.sock */
+	struct kz_target kmdb_target;	/* the live machine, for it */
+	bool kmdb_armed;	/* boot -k: a panic enters the debugger */
+	char bootargs[4096];	/* o->bootargs less the -k */
 	bool vm_made;		/* console input may reach the UART */
 	uint64_t console_in_bytes;	/* keystrokes the guest took (atomic) */
 	int ctl_fd;
@@ -118,6 +123,8 @@ static size_t console_in(void *ctx, const uint8_t *buf, size_t len)
 	struct zonehost *z = ctx;
 	if (!__atomic_load_n(&z->vm_made, __ATOMIC_ACQUIRE))
 		return 0;
+	if (z->dbg && dbg_host_console_input(z->dbg, buf, len))
+		return len;	/* the debugger holds the console */
 	size_t took = vmm_vm_console_input(&z->vm, buf, len);
 	__atomic_add_fetch(&z->console_in_bytes, took, __ATOMIC_RELAXED);
 	return took;
@@ -126,9 +133,87 @@ static size_t console_in(void *ctx, const uint8_t *buf, size_t len)
 static void console_break(void *ctx, char *msg, size_t len)
 {
 	struct zonehost *z = ctx;
-	zlog(z->o->zone, "console break requested: no debugger yet");
-	snprintf(msg, len, "break: the kernel debugger is not part of kzhost "
-		 "yet, so nothing was sent to the guest");
+	if (!__atomic_load_n(&z->vm_made, __ATOMIC_ACQUIRE) || !z->dbg) {
+		snprintf(msg, len, "break: no kernel debugger in this zone's "
+			 "kzhost (see its log)");
+		return;
+	}
+	dbg_host_break(z->dbg, msg, len);
+}
+
+/* ---- kmdb: the built-in debugger's hooks (debug/dbg_host.h) ---- */
+
+static int kmdb_claim(void *ctx, char *holder, size_t len)
+{
+	struct zonehost *z = ctx;
+	return vmm_dbg_claim(&z->vm, "kmdb", holder, len);
+}
+
+static void kmdb_release(void *ctx)
+{
+	struct zonehost *z = ctx;
+	vmm_dbg_release(&z->vm, "kmdb");
+}
+
+static void kmdb_console_out(void *ctx, const char *buf, size_t len)
+{
+	struct zonehost *z = ctx;
+	con_server_output(z->con, buf, len);
+}
+
+static void kmdb_log(void *ctx, const char *msg)
+{
+	struct zonehost *z = ctx;
+	zlog(z->o->zone, "%s", msg);
+}
+
+static const struct dbg_host_ops kmdb_ops = {
+	kmdb_claim, kmdb_release, kmdb_console_out, kmdb_log,
+};
+
+static void kmdb_start(struct zonehost *z)
+{
+	char path[ZS_PATH_MAX], err[512];
+	vmm_target_live_init(&z->kmdb_target, &z->vm);
+	if (zs_path(path, sizeof(path), z->o->root, "run/%s/kmdb.sock",
+		    z->o->zone)) {
+		zlog(z->o->zone, "no kernel debugger: socket path too long");
+		return;
+	}
+	const struct dbg_host_opts o = {
+		.target = &z->kmdb_target, .kernel = z->kernel,
+		.zone = z->o->zone, .sock_path = path, .ops = &kmdb_ops,
+		.ctx = z,
+	};
+	if (dbg_host_create(&z->dbg, &o, err, sizeof(err)))
+		zlog(z->o->zone, "no kernel debugger: %s", err);
+	else if (z->kmdb_armed)
+		zlog(z->o->zone, "kernel debugger armed: a panic enters it");
+}
+
+/*
+ * "-k" among the boot arguments arms the debugger for panics (kmdb's
+ * boot flag) and is not passed on to the guest.
+ */
+static void take_kmdb_flag(struct zonehost *z)
+{
+	const char *a = z->o->bootargs ? z->o->bootargs : "";
+	size_t n = 0;
+	z->bootargs[0] = 0;
+	while (*a) {
+		size_t w = strcspn(a, " \t");
+		if (w == 2 && a[0] == '-' && a[1] == 'k') {
+			z->kmdb_armed = true;
+		} else if (w && n + w + 2 < sizeof(z->bootargs)) {
+			if (n)
+				z->bootargs[n++] = ' ';
+			memcpy(z->bootargs + n, a, w);
+			n += w;
+			z->bootargs[n] = 0;
+		}
+		a += w;
+		a += strspn(a, " \t");
+	}
 }
 
 static void console_host_msg(struct zonehost *z, const char *fmt, ...)
@@ -545,9 +630,10 @@ static int build_config(struct zonehost *z, struct vmm_config *vc, char *err,
 		snprintf(err, errlen, "zone path too long");
 		return -ENAMETOOLONG;
 	}
+	take_kmdb_flag(z);
 	int n = snprintf(z->cmdline, sizeof(z->cmdline), "%s%s%s", c->bootargs,
-			 c->bootargs[0] && z->o->bootargs ? " " : "",
-			 z->o->bootargs ? z->o->bootargs : "");
+			 c->bootargs[0] && z->bootargs[0] ? " " : "",
+			 z->bootargs);
 	if (n < 0 || (size_t)n >= sizeof(z->cmdline)) {
 		snprintf(err, errlen, "boot arguments too long");
 		return -E2BIG;
@@ -639,6 +725,8 @@ static bool after_stop(struct zonehost *z, enum vmm_stop_reason why)
 		zlog(zone, "guest panicked; vCPUs held until halt or reboot");
 		con_server_state(z->con, "running", "panicked");
 		console_host_msg(z, "zone panicked");
+		if (z->kmdb_armed && z->dbg)
+			dbg_host_panic(z->dbg);
 		pthread_mutex_lock(&z->vm.lock);
 		z->panicked = true;
 		while (!z->halt_requested && !z->reboot_requested)
@@ -712,6 +800,7 @@ static int vm_process(struct zonehost *z)
 		goto fail_vm;
 	}
 	gdb_start(z);
+	kmdb_start(z);
 	pthread_t ctl_tid, sig_tid;
 	pthread_create(&ctl_tid, NULL, ctl_thread, z);
 	pthread_create(&sig_tid, NULL, signal_thread, z);
@@ -742,6 +831,8 @@ static int vm_process(struct zonehost *z)
 	pthread_join(ctl_tid, NULL);
 	gdb_server_free(z->gdb);	/* a client still attached is detached */
 	z->gdb = NULL;
+	dbg_host_destroy(z->dbg);
+	z->dbg = NULL;
 fail_vm:
 	if (status) {
 		zlog(zone, "%s", err);
@@ -763,7 +854,8 @@ fail:
 static void remove_run_dir(const char *root, const char *zone)
 {
 	static const char *const files[] = { "ctl.sock", "console.sock",
-					     "gdb.sock", "kzhost.pid",
+					     "gdb.sock", "kmdb.sock",
+					     "kzhost.pid",
 					     "supervisor.pid",
 					     "dedicated-cpus", "zoneid" };
 	char path[ZS_PATH_MAX];
