@@ -20,6 +20,8 @@
 #include "devices.h"
 #include "board.h"
 #include "zonecfg.h"
+#include "dumpconf.h"
+#include "savecore.h"
 #include "con_server.h"
 #include "dbg_host.h"
 #include "gdbstub.h"
@@ -566,6 +568,80 @@ static void verb_gdb_listen(struct zonehost *z, int fd, const char *args)
 	reply(fd, "ok");
 }
 
+/*
+ * A crash dump of this zone into dir (savecore/savecore.c): the vCPUs
+ * stop only for the copy.  The reason is "panic" once the guest panicked.
+ */
+static int dump_zone(struct zonehost *z, const char *dir,
+		     struct savecore_result *res, char *err, size_t errlen)
+{
+	char uuid[37] = "", e[256];
+	struct zone_index idx;
+	if (zs_index_read(z->o->root, &idx, e, sizeof(e)) == 0) {
+		struct zone_entry *ze = zs_index_find(&idx, z->o->zone);
+		if (ze)
+			snprintf(uuid, sizeof(uuid), "%s", ze->uuid);
+		zs_index_free(&idx);
+	}
+	pthread_mutex_lock(&z->vm.lock);
+	bool panicked = z->panicked;
+	pthread_mutex_unlock(&z->vm.lock);
+	const struct savecore_req q = {
+		.dir = dir, .zone = z->o->zone, .uuid = uuid,
+		.kernel_path = z->kernel,
+		.reason = panicked ? "panic" : "requested",
+	};
+	return savecore_vm(&z->vm, &q, res, err, errlen);
+}
+
+/* savecore [DIR]: DIR absolute; none means the configured place. */
+static void verb_savecore(struct zonehost *z, int fd, const char *args)
+{
+	char dir[ZS_PATH_MAX], err[512];
+	struct savecore_result res;
+	if (!__atomic_load_n(&z->vm_made, __ATOMIC_ACQUIRE)) {
+		reply(fd, "error the zone's machine is not built yet");
+		return;
+	}
+	if (args[0]) {
+		if (args[0] != '/') {
+			reply(fd, "error dump directory '%.200s' is not an "
+			      "absolute path", args);
+			return;
+		}
+		snprintf(dir, sizeof(dir), "%s", args);
+	} else {
+		struct dumpconf dc;
+		if (dumpconf_load(z->o->root, z->o->zone, &dc, NULL, err,
+				  sizeof(err))) {
+			reply(fd, "error dump settings: %s", err);
+			return;
+		}
+		if (dumpconf_dir(z->o->root, &dc, z->o->zone, dir,
+				 sizeof(dir))) {
+			reply(fd, "error dump directory: path too long");
+			return;
+		}
+	}
+	if (dump_zone(z, dir, &res, err, sizeof(err))) {
+		zlog(z->o->zone, "savecore: %s", err);
+		reply(fd, "error %s", err);
+		return;
+	}
+	zlog(z->o->zone, "savecore: %s, %llu bytes, zone stopped %llu us",
+	     res.path, (unsigned long long)res.file_size,
+	     (unsigned long long)res.stop_us);
+	reply(fd, "file %s", res.path);
+	reply(fd, "size %llu", (unsigned long long)res.file_size);
+	reply(fd, "memory %llu", (unsigned long long)res.ram_bytes);
+	reply(fd, "saved %llu", (unsigned long long)res.saved_bytes);
+	reply(fd, "stopped-us %llu", (unsigned long long)res.stop_us);
+	reply(fd, "time-us %llu", (unsigned long long)res.total_us);
+	if (res.panic_msg[0])
+		reply(fd, "panic %s", res.panic_msg);
+	reply(fd, "ok");
+}
+
 static const struct ctl_verb {
 	const char *name;
 	ctl_verb_fn fn;
@@ -578,6 +654,7 @@ static const struct ctl_verb {
 	{ "console-log", verb_console_log },
 	{ "stats", verb_stats },
 	{ "gdb-listen", verb_gdb_listen },
+	{ "savecore", verb_savecore },
 };
 
 static void ctl_serve_one(struct zonehost *z, int fd)
@@ -702,6 +779,42 @@ static int open_console_log(struct zonehost *z, char *err, size_t errlen)
 	return con_server_create(&z->con, &o, &ops, z, err, errlen);
 }
 
+/*
+ * After a guest panic: the automatic dump, when kzdumpadm(8) has it on.
+ * Returns true when the zone's on-panic policy is to reboot.
+ */
+static bool panic_dump(struct zonehost *z)
+{
+	const char *zone = z->o->zone;
+	char dir[ZS_PATH_MAX], err[512], size[32];
+	struct dumpconf dc;
+	struct savecore_result res;
+	if (dumpconf_load(z->o->root, zone, &dc, NULL, err, sizeof(err))) {
+		zlog(zone, "panic: no dump: settings: %s", err);
+		console_host_msg(z, "panic: no dump saved: %s", err);
+		return false;
+	}
+	if (!dc.enabled) {
+		zlog(zone, "panic: dumps are off (kzdumpadm)");
+	} else if (dumpconf_dir(z->o->root, &dc, zone, dir, sizeof(dir))) {
+		zlog(zone, "panic: no dump: directory pattern too long");
+		console_host_msg(z, "panic: no dump saved: directory too long");
+	} else if (dump_zone(z, dir, &res, err, sizeof(err))) {
+		zlog(zone, "panic: no dump saved: %s", err);
+		console_host_msg(z, "panic: no dump saved: %s", err);
+	} else {
+		savecore_size_str(res.file_size, size, sizeof(size));
+		zlog(zone, "panic: dump saved to %s (%s)", res.path, size);
+		console_host_msg(z, "panic: dump saved to %s (%s)", res.path,
+				 size);
+	}
+	if (dc.reboot) {
+		zlog(zone, "on-panic policy: reboot");
+		console_host_msg(z, "rebooting after the panic");
+	}
+	return dc.reboot;
+}
+
 /* What to do after vmm_vm_run returns; true to run the machine again. */
 static bool after_stop(struct zonehost *z, enum vmm_stop_reason why)
 {
@@ -729,9 +842,14 @@ static bool after_stop(struct zonehost *z, enum vmm_stop_reason why)
 			dbg_host_panic(z->dbg);
 		pthread_mutex_lock(&z->vm.lock);
 		z->panicked = true;
-		while (!z->halt_requested && !z->reboot_requested)
+		pthread_mutex_unlock(&z->vm.lock);
+		bool policy_reboot = panic_dump(z);
+		pthread_mutex_lock(&z->vm.lock);
+		while (!policy_reboot && !z->halt_requested &&
+		       !z->reboot_requested)
 			pthread_cond_wait(&z->panic_cond, &z->vm.lock);
-		bool reboot = z->reboot_requested && !z->halt_requested;
+		bool reboot = (policy_reboot || z->reboot_requested) &&
+			      !z->halt_requested;
 		z->panicked = false;
 		z->reboot_requested = false;
 		pthread_mutex_unlock(&z->vm.lock);
