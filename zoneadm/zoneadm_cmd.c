@@ -52,6 +52,9 @@ const struct za_cmd za_cmds[] = {
 	  true, true },
 	{ "mark", "mark incomplete", "mark an installed zone incomplete",
 	  za_mark, true, true },
+	{ "savecore", "savecore [-d DIR]",
+	  "write a crash dump of the running zone to DIR/vmcore.N (default: "
+	  "see kzdumpadm)", za_savecore, true, true },
 	{ "gdb", "gdb [-p PORT [-a ADDR]]",
 	  "attach gdb: bridge stdio to the zone's stub (target remote | "
 	  "zoneadm -z ZONE gdb), or -p: listen on TCP", za_gdb, true, false },

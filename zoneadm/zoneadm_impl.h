@@ -71,6 +71,7 @@ int za_detach(struct za_ctx *c, int argc, char **argv);
 int za_attach(struct za_ctx *c, int argc, char **argv);
 int za_clone(struct za_ctx *c, int argc, char **argv);
 int za_mark(struct za_ctx *c, int argc, char **argv);
+int za_savecore(struct za_ctx *c, int argc, char **argv);
 int za_help(struct za_ctx *c, int argc, char **argv);
 int za_gdb(struct za_ctx *c, int argc, char **argv);
 
