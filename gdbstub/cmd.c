@@ -1045,6 +1045,86 @@ static void cmd_rcmd(struct gdb_stub *s, const char *args, size_t len)
 	reply_str(s, "OK");
 }
 
+/* ---- an inspection-only view of the target, for monitor commands ---- */
+
+static struct kz_target *real_of(struct kz_target *v)
+{
+	return v->priv;
+}
+
+static unsigned insp_ncpus(struct kz_target *v)
+{
+	return real_of(v)->ops->ncpus(real_of(v));
+}
+
+static int insp_get_regs(struct kz_target *v, unsigned c, struct kz_regs *r)
+{
+	return real_of(v)->ops->get_regs(real_of(v), c, r);
+}
+
+static int insp_get_fpu(struct kz_target *v, unsigned c, struct kz_fpu *f)
+{
+	struct kz_target *t = real_of(v);
+	return t->ops->get_fpu ? t->ops->get_fpu(t, c, f) : -ENOTSUP;
+}
+
+static int insp_read_phys(struct kz_target *v, uint64_t pa, void *buf,
+			  size_t len)
+{
+	return real_of(v)->ops->read_phys(real_of(v), pa, buf, len);
+}
+
+static int insp_no_run(struct kz_target *v)
+{
+	(void)v;
+	return -ENOTSUP;
+}
+
+static int insp_no_step(struct kz_target *v, unsigned cpu)
+{
+	(void)v;
+	(void)cpu;
+	return -ENOTSUP;
+}
+
+static int insp_no_break(struct kz_target *v, enum kz_break_kind k,
+			 uint64_t a, unsigned l)
+{
+	(void)v;
+	(void)k;
+	(void)a;
+	(void)l;
+	return -ENOTSUP;
+}
+
+static int insp_no_wait(struct kz_target *v, struct kz_event *ev, int ms)
+{
+	(void)v;
+	(void)ev;
+	(void)ms;
+	return -ENOTSUP;
+}
+
+static const struct kz_target_ops inspect_ops = {
+	.name = "gdb-monitor",
+	.ncpus = insp_ncpus,
+	.get_regs = insp_get_regs,
+	.get_fpu = insp_get_fpu,
+	.read_phys = insp_read_phys,
+	.stop = insp_no_run,
+	.resume = insp_no_run,
+	.step = insp_no_step,
+	.set_break = insp_no_break,
+	.clear_break = insp_no_break,
+	.wait_event = insp_no_wait,
+};
+
+void gdb_inspect_target(struct kz_target *view, struct kz_target *real)
+{
+	view->ops = &inspect_ops;
+	view->priv = real;
+}
+
 /* ---- leaving ---- */
 
 static void cmd_D(struct gdb_stub *s, const char *args, size_t len)

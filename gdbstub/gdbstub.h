@@ -71,6 +71,13 @@ enum gdb_end gdb_stub_ended(const struct gdb_stub *s);
 /* The client vanished: remove our breakpoints and let the machine run. */
 void gdb_stub_drop(struct gdb_stub *s);
 
+/*
+ * A view of real for monitor commands: registers and memory read through,
+ * writes and run control answer -ENOTSUP (they stay gdb's business, so
+ * the debugger behind `monitor` cannot resume a machine gdb holds).
+ */
+void gdb_inspect_target(struct kz_target *view, struct kz_target *real);
+
 /* ---- server.c: listeners ---- */
 
 int gdb_server_new(struct gdb_server **out, struct kz_target *t,

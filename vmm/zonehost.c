@@ -23,6 +23,7 @@
 #include "dumpconf.h"
 #include "savecore.h"
 #include "con_server.h"
+#include "dbg.h"
 #include "dbg_host.h"
 #include "gdbstub.h"
 #include "target.h"
@@ -70,6 +71,10 @@ struct zonehost {
 	unsigned npinned;
 	struct kz_target gdb_target;	/* the live machine, for gdb */
 	struct gdb_server *gdb;		/* run/ZONE/gdb.sock, TCP on demand */
+	struct dbg *gdb_mon;		/* the debugger behind gdb's monitor */
+	struct kz_target gdb_mon_target;	/* inspection only */
+	char *mon_out;			/* monitor output, while one runs */
+	size_t mon_len, mon_cap;
 };
 
 static void zlog(const char *zone, const char *fmt, ...)
@@ -508,9 +513,55 @@ static int gdb_attach(void *ctx, char *msg, size_t len)
 	return 0;
 }
 
+/*
+ * gdb's `monitor LINE`: the built-in debugger's commands, on a view of the
+ * machine without run control (gdb keeps that), one engine per client.
+ */
+static void gdb_mon_out(void *ctx, const char *buf, size_t len)
+{
+	struct zonehost *z = ctx;
+	if (!z->mon_out || z->mon_len + 1 >= z->mon_cap)
+		return;
+	if (len > z->mon_cap - 1 - z->mon_len)
+		len = z->mon_cap - 1 - z->mon_len;
+	memcpy(z->mon_out + z->mon_len, buf, len);
+	z->mon_len += len;
+	z->mon_out[z->mon_len] = 0;
+}
+
+static int gdb_monitor(void *ctx, const char *line, char *out, size_t outlen)
+{
+	struct zonehost *z = ctx;
+	char err[256];
+	if (!z->gdb_mon) {
+		gdb_inspect_target(&z->gdb_mon_target, &z->gdb_target);
+		const struct dbg_opts o = {
+			.target = &z->gdb_mon_target, .out = gdb_mon_out,
+			.out_ctx = z, .kernel = z->kernel, .name = z->o->zone,
+			.prog = "kmdb",
+		};
+		if (dbg_create(&z->gdb_mon, &o, err, sizeof(err))) {
+			z->gdb_mon = NULL;
+			snprintf(out, outlen, "monitor: %s\n", err);
+			return -EIO;
+		}
+	}
+	z->mon_out = out;
+	z->mon_cap = outlen;
+	z->mon_len = 0;
+	out[0] = 0;
+	enum dbg_result r = dbg_exec(z->gdb_mon, line);
+	z->mon_out = NULL;
+	return r == DBG_ERR ? -EINVAL : 0;
+}
+
 static void gdb_release(void *ctx)
 {
 	struct zonehost *z = ctx;
+	if (z->gdb_mon) {
+		dbg_destroy(z->gdb_mon);
+		z->gdb_mon = NULL;
+	}
 	vmm_dbg_release(&z->vm, "gdb");
 	zlog(z->o->zone, "gdb detached; breakpoints removed, zone resumed");
 }
@@ -528,6 +579,7 @@ static void gdb_kill(void *ctx)
 
 static const struct gdb_stub_hooks gdb_hooks = {
 	.attach = gdb_attach, .release = gdb_release, .kill = gdb_kill,
+	.monitor = gdb_monitor,
 };
 
 static void gdb_start(struct zonehost *z)
