@@ -108,7 +108,17 @@ int dbg_vread(struct dbg *d, uint64_t va, void *buf, size_t len)
 {
 	if (!d->t)
 		return -ENOTSUP;
-	return kz_target_read_virt(d->t, d->cpu, va, buf, len);
+	int rc = kz_target_read_virt(d->t, d->cpu, va, buf, len);
+	if (rc)
+		return rc;
+	/* Show the guest's own bytes, not our int3s (as mdb does). */
+	for (unsigned i = 0; i < DBG_MAX_BP; i++) {
+		const struct dbg_bp *b = &d->bp[i];
+		if (b->used && b->planted && b->tkind == KZ_BREAK_SW &&
+		    b->addr - va < len)
+			((uint8_t *)buf)[b->addr - va] = b->orig;
+	}
+	return 0;
 }
 
 /* ---- symbols ---- */

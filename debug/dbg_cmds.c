@@ -176,10 +176,21 @@ static int dc_regs(struct dbg *d, const struct dbg_call *c)
 	return DCMD_OK;
 }
 
-static void frame_line(struct dbg *d, uint64_t pc, uint64_t fp, bool verbose)
+static void frame_line(struct dbg *d, uint64_t pc, uint64_t fp, bool verbose,
+		       bool ret)
 {
 	char sym[256];
-	dbg_symbolize(d, pc, sym, sizeof(sym));
+	uint64_t off;
+	const struct dbg_sym *s;
+	/*
+	 * A return address names the function of its call instruction: a
+	 * call to a function that never returns may end its caller.
+	 */
+	if (ret && (s = dbg_lookup_addr(d, pc - 1, &off)))
+		snprintf(sym, sizeof(sym), "%s+0x%llx", s->name,
+			 (unsigned long long)off + 1);
+	else
+		dbg_symbolize(d, pc, sym, sizeof(sym));
 	if (verbose)
 		dbg_printf(d, "%016llx %s()\n", (unsigned long long)fp, sym);
 	else
@@ -202,7 +213,7 @@ static int dc_stack(struct dbg *d, const struct dbg_call *c)
 	}
 	uint64_t pc = c->have_addr ? c->addr : r.rip;
 	uint64_t fp = r.rbp, off = 0;
-	frame_line(d, pc, c->have_addr ? c->addr : r.rsp, verbose);
+	frame_line(d, pc, c->have_addr ? c->addr : r.rsp, verbose, false);
 	if (c->have_addr) {
 		/* addr::stack walks from a frame pointer the user gives. */
 		fp = c->addr;
@@ -213,10 +224,10 @@ static int dc_stack(struct dbg *d, const struct dbg_call *c)
 		uint64_t ret;
 		if ((s && off == 0) || op == 0x55) {
 			if (!dbg_vread(d, r.rsp, &ret, 8))
-				frame_line(d, ret, r.rsp, verbose);
+				frame_line(d, ret, r.rsp, verbose, true);
 		} else if (s && off == 1) {
 			if (!dbg_vread(d, r.rsp + 8, &ret, 8))
-				frame_line(d, ret, r.rsp, verbose);
+				frame_line(d, ret, r.rsp, verbose, true);
 		}
 	}
 	for (unsigned i = 0; i < DBG_MAX_FRAMES && fp; i++) {
@@ -225,7 +236,7 @@ static int dc_stack(struct dbg *d, const struct dbg_call *c)
 			break;
 		if (!f[1])
 			break;
-		frame_line(d, f[1], fp, verbose);
+		frame_line(d, f[1], fp, verbose, true);
 		if (f[0] <= fp)
 			break;	/* frames grow up the stack; anything else ends it */
 		fp = f[0];
@@ -538,6 +549,9 @@ static struct dbg_bp *bp_find_id(struct dbg *d, unsigned id)
 
 static int bp_plant(struct dbg *d, struct dbg_bp *b)
 {
+	if (b->tkind == KZ_BREAK_SW &&
+	    kz_target_read_virt(d->t, d->cpu, b->addr, &b->orig, 1))
+		return -ENOENT;
 	int rc = d->t->ops->set_break(d->t, b->tkind, b->addr, b->len);
 	if (rc == 0)
 		b->planted = true;

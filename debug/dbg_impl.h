@@ -30,6 +30,7 @@ struct dbg_bp {
 	uint64_t addr;
 	unsigned len;
 	uint64_t hits;
+	uint8_t orig;		/* the byte under a planted int3 */
 };
 
 struct dbg {
