@@ -4,7 +4,8 @@
  *   zonestat [-R DIR] [-z ZONE,...] [-p] [INTERVAL [COUNT]]
  *
  * Per zone and interval: the CPU time of its vCPU threads (the threads
- * of its kzhost named vcpuN, from /proc/PID/task/TID/stat) as vCPUs'
+ * of its kzhost named vcpuN, from /proc/PID/task/TID/schedstat, else
+ * utime + stime from .../stat) as vCPUs'
  * worth and as a share of the zone's vCPUs; the host memory behind guest
  * RAM, resident and locked (the largest mapping of kzhost in
  * /proc/PID/smaps, which is guest RAM; the whole process from
@@ -47,7 +48,7 @@ struct zsample {
 	unsigned nthr;
 	struct {
 		int tid;
-		uint64_t ticks;
+		uint64_t ns;
 	} thr[MAX_VCPUS];
 	double when;
 	bool have;		/* pid and threads read */
@@ -82,12 +83,27 @@ static int usage(const char *fmt, const char *arg)
 	return 2;
 }
 
-/* utime + stime of one thread, in clock ticks; false when gone. */
-static bool thread_ticks(int pid, int tid, uint64_t *ticks)
+/*
+ * CPU time of one thread in nanoseconds; false when it is gone.  The
+ * scheduler's own count (schedstat) is exact; utime + stime from stat,
+ * in clock ticks, is the fallback where schedstat is not built in.
+ */
+static bool thread_ns(int pid, int tid, uint64_t *ns)
 {
 	char path[96], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	unsigned long long run;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", pid, tid);
 	FILE *f = fopen(path, "re");
+	if (f) {
+		bool got = fscanf(f, "%llu", &run) == 1;
+		fclose(f);
+		if (got) {
+			*ns = run;
+			return true;
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	f = fopen(path, "re");
 	if (!f)
 		return false;
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -103,7 +119,8 @@ static bool thread_ticks(int pid, int tid, uint64_t *ticks)
 	if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
 			  "%llu %llu", &ut, &st) != 2)
 		return false;
-	*ticks = ut + st;
+	long hz = sysconf(_SC_CLK_TCK);
+	*ns = (ut + st) * (1000000000ULL / (uint64_t)(hz > 0 ? hz : 100));
 	return true;
 }
 
@@ -135,10 +152,10 @@ static void read_threads(struct zsample *s)
 		if (sscanf(comm, "vcpu%u%c", &id, &tail) != 2 || tail != '\n')
 			continue;
 		uint64_t t;
-		if (!thread_ticks(s->pid, tid, &t))
+		if (!thread_ns(s->pid, tid, &t))
 			continue;
 		s->thr[s->nthr].tid = tid;
-		s->thr[s->nthr].ticks = t;
+		s->thr[s->nthr].ns = t;
 		s->nthr++;
 	}
 	closedir(d);
@@ -279,20 +296,17 @@ static double cpu_used(const struct zsample *a, const struct zsample *b)
 	if (!a->have || !b->have || a->pid != b->pid || !b->nthr ||
 	    b->when <= a->when)
 		return -1;
-	uint64_t ticks = 0;
+	uint64_t ns = 0;
 	for (unsigned i = 0; i < b->nthr; i++) {
 		uint64_t before = 0;
 		/* A thread born in the interval (a reboot) counts whole. */
 		for (unsigned j = 0; j < a->nthr; j++)
 			if (a->thr[j].tid == b->thr[i].tid)
-				before = a->thr[j].ticks;
-		if (b->thr[i].ticks > before)
-			ticks += b->thr[i].ticks - before;
+				before = a->thr[j].ns;
+		if (b->thr[i].ns > before)
+			ns += b->thr[i].ns - before;
 	}
-	long hz = sysconf(_SC_CLK_TCK);
-	if (hz <= 0)
-		hz = 100;
-	return (double)ticks / (double)hz / (b->when - a->when);
+	return (double)ns / 1e9 / (b->when - a->when);
 }
 
 /* 1536 -> "1.5K"; NONE -> "-". */
