@@ -292,6 +292,7 @@ extern bool kz_hvc_console;	/* console=hvc0 and the device is up */
 int cmd_disks(int argc, char **argv);
 int cmd_dread(int argc, char **argv);
 int cmd_dwrite(int argc, char **argv);
+int cmd_dbench(int argc, char **argv);
 int cmd_ifconfig(int argc, char **argv);
 int cmd_spoof(int argc, char **argv);
 int cmd_tty(int argc, char **argv);

@@ -215,6 +215,7 @@ static const struct shell_cmd commands[] = {
 	{ "disks",	"",	"virtio disks: ids and sizes",	cmd_disks },
 	{ "dread",	"ID LBA", "show a sector's first bytes", cmd_dread },
 	{ "dwrite",	"ID LBA TEXT", "write a sector and flush", cmd_dwrite },
+	{ "dbench",	"ID N",	"read sector 0 N times (bench)", cmd_dbench },
 	{ "ifconfig",	"",	"network link: MAC, address, counters", cmd_ifconfig },
 	{ "spoof",	"N",	"send N frames from a forged MAC", cmd_spoof },
 	{ "tty",	"",	"the console the shell is on",	cmd_tty },
