@@ -13,6 +13,7 @@
 #include "memory.h"
 #include "store.h"
 #include "tap.h"
+#include "vcpu.h"
 #include "vm.h"
 #include "zonehost.h"
 
@@ -503,6 +504,19 @@ int main(int argc, char **argv)
 		char stats[4096];
 		vmm_vm_device_stats(vm, stats, sizeof(stats));
 		fprintf(stderr, "%s", stats);
+		/* Exits as KVM counts them, and those that came out to us. */
+		for (unsigned i = 0; i < vm->ncpus; i++) {
+			uint64_t kx;
+			if (vmm_vcpu_kvm_stat(&vm->vcpus[i], "exits", &kx))
+				fprintf(stderr, "vcpu%u: exits - (no KVM stats) "
+					"kvm-run-returns %llu\n", i,
+					(unsigned long long)vm->vcpus[i].exits);
+			else
+				fprintf(stderr, "vcpu%u: exits %llu "
+					"kvm-run-returns %llu\n", i,
+					(unsigned long long)kx,
+					(unsigned long long)vm->vcpus[i].exits);
+		}
 	}
 
 	if (in_started) {

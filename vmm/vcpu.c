@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -153,6 +154,48 @@ void vmm_vcpu_destroy(struct vmm_vcpu *vcpu)
 		close(vcpu->fd);
 	vcpu->run = NULL;
 	vcpu->fd = -1;
+}
+
+/*
+ * One of KVM's own statistics of the vCPU (KVM_GET_STATS_FD, Linux 5.14+),
+ * e.g. "exits": every exit from the guest, including those KVM handles
+ * without returning to us (ioeventfd, in-kernel LAPIC), which vcpu->exits
+ * does not see.  QEMU reports the same numbers through QMP query-stats.
+ */
+int vmm_vcpu_kvm_stat(struct vmm_vcpu *vcpu, const char *name, uint64_t *val)
+{
+#ifdef KVM_GET_STATS_FD
+	struct kvm_stats_header h;
+	int rc = -ENOENT;
+	int fd = ioctl(vcpu->fd, KVM_GET_STATS_FD, NULL);
+
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+		close(fd);
+		return -EIO;
+	}
+	size_t dsz = sizeof(struct kvm_stats_desc) + h.name_size;
+	char *d = malloc(dsz);
+	for (uint32_t i = 0; d && i < h.num_desc; i++) {
+		struct kvm_stats_desc *sd = (struct kvm_stats_desc *)d;
+		if (pread(fd, d, dsz, h.desc_offset + i * dsz) != (ssize_t)dsz) {
+			rc = -EIO;
+			break;
+		}
+		if (strncmp(sd->name, name, h.name_size))
+			continue;
+		rc = pread(fd, val, sizeof(*val), h.data_offset + sd->offset) ==
+				     (ssize_t)sizeof(*val) ? 0 : -EIO;
+		break;
+	}
+	free(d);
+	close(fd);
+	return d ? rc : -ENOMEM;
+#else
+	(void)vcpu, (void)name, (void)val;
+	return -ENOSYS;
+#endif
 }
 
 /* GDT entries the boot states use: Linux wants CS 0x10 and DS 0x18. */

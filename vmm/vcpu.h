@@ -16,6 +16,8 @@ int vmm_vcpu_init_signals(void);
 int vmm_vcpu_create(struct vmm_vm *vm, struct vmm_vcpu *vcpu, unsigned id)
 	__attribute__((warn_unused_result));
 void vmm_vcpu_destroy(struct vmm_vcpu *vcpu);
+/* KVM's statistic NAME of the vCPU (e.g. "exits"); 0 or -errno. */
+int vmm_vcpu_kvm_stat(struct vmm_vcpu *vcpu, const char *name, uint64_t *val);
 /* Put the boot vCPU in the state the loader asked for. */
 int vmm_vcpu_set_boot_state(struct vmm_vcpu *vcpu,
 			    const struct vmm_boot_entry *entry)
