@@ -4,6 +4,7 @@
  * generated from this table.
  */
 #include "kzsh_impl.h"
+#include "dbg.h"
 #include "zlogin.h"
 #include "zoneadm.h"
 #include "zonecfg.h"
@@ -37,7 +38,9 @@ const struct kzsh_builtin kzsh_builtins[] = {
 	{ "zonesvc", "zonesvc start|stop",
 	  "what the host service does at host start and stop", cmd_zonesvc,
 	  NULL, kzsh_complete_zonesvc },
-	/* kzdb joins here once the debugger has its cmd_kzdb. */
+	{ "kzdb", "kzdb -z ZONE [-e CMDS] | kzdb [-k KERNEL] VMCORE",
+	  "the kernel debugger: a running zone, or a crash dump", cmd_kzdb,
+	  NULL, kzsh_complete_kzdb },
 	{ "help", "help [COMMAND]", "list the builtins, or describe one",
 	  NULL, sh_help, kzsh_complete_help },
 	{ "history", "history [N]", "the last N lines typed (all by default)",

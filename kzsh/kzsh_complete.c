@@ -451,6 +451,26 @@ void kzsh_complete_zonestat(struct kzsh *sh, const struct kzsh_partial *p,
 	}
 }
 
+void kzsh_complete_kzdb(struct kzsh *sh, const struct kzsh_partial *p,
+			struct kzsh_cands *c)
+{
+	if (option_value(sh, p, c))
+		return;
+	if (!strcmp(prev_word(p), "-k")) {
+		add_files(c, false);
+		return;
+	}
+	if (!strcmp(prev_word(p), "-e"))
+		return;
+	if (c->prefix[0] == '-') {
+		static const char *const opts[] = { "-R", "-z", "-e", "-k",
+						    "-h", NULL };
+		add_list(c, opts);
+		return;
+	}
+	add_files(c, false);	/* a vmcore, then its kernel */
+}
+
 void kzsh_complete_zonesvc(struct kzsh *sh, const struct kzsh_partial *p,
 			   struct kzsh_cands *c)
 {

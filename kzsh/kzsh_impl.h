@@ -77,6 +77,8 @@ void kzsh_complete_zonestat(struct kzsh *, const struct kzsh_partial *,
 			    struct kzsh_cands *);
 void kzsh_complete_zonesvc(struct kzsh *, const struct kzsh_partial *,
 			   struct kzsh_cands *);
+void kzsh_complete_kzdb(struct kzsh *, const struct kzsh_partial *,
+			struct kzsh_cands *);
 void kzsh_complete_cd(struct kzsh *, const struct kzsh_partial *,
 		      struct kzsh_cands *);
 void kzsh_complete_help(struct kzsh *, const struct kzsh_partial *,
