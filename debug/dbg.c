@@ -215,6 +215,16 @@ struct ex {
 static void ex_fail(struct ex *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Up to 12 characters of input for a message, control characters as '?'. */
+static const char *snip(const char *s, char *buf)
+{
+	size_t i = 0;
+	for (; s[i] && i < 12; i++)
+		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	buf[i] = 0;
+	return buf;
+}
+
 static void ex_fail(struct ex *e, const char *fmt, ...)
 {
 	if (e->failed)
@@ -323,8 +333,9 @@ static uint64_t ex_primary(struct ex *e)
 	while (is_ident((unsigned char)s[n]))
 		n++;
 	if (n == 0) {
+		char sn[16];
 		if (*s)
-			ex_fail(e, "syntax error near '%.10s'", s);
+			ex_fail(e, "syntax error near '%s'", snip(s, sn));
 		else
 			ex_fail(e, "expression expected");
 		return 0;
@@ -341,7 +352,8 @@ static uint64_t ex_primary(struct ex *e)
 		} else if (parse_digits(s, n, 16, &v)) {
 			return v;
 		}
-		ex_fail(e, "bad number '%.*s'", (int)(n > 40 ? 40 : n), s);
+		char sn[16];
+		ex_fail(e, "bad number '%s'", snip(s, sn));
 		return 0;
 	}
 	char name[256];
@@ -505,8 +517,9 @@ int dbg_expr_eval(struct dbg *d, const char *s, uint64_t *val, char *err,
 	while (*p == ' ' || *p == '\t')
 		p++;
 	if (*p) {
-		snprintf(err, errlen, "unexpected '%.10s' after the expression",
-			 p);
+		char sn[16];
+		snprintf(err, errlen, "unexpected '%s' after the expression",
+			 snip(p, sn));
 		return -1;
 	}
 	return 0;

@@ -315,6 +315,12 @@ void dbg_sym_free(struct dbg_symtab *st)
 
 int dbg_sym_load_fd(struct dbg_symtab *st, int fd, char *err, size_t errlen)
 {
+	return dbg_sym_load_fd_lines(st, fd, true, err, errlen);
+}
+
+int dbg_sym_load_fd_lines(struct dbg_symtab *st, int fd, bool lines,
+			  char *err, size_t errlen)
+{
 	int rc;
 	memset(st, 0, sizeof(*st));
 	if (elf_version(EV_CURRENT) == EV_NONE) {
@@ -336,7 +342,8 @@ int dbg_sym_load_fd(struct dbg_symtab *st, int fd, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", strerror(-rc));
 		goto fail;
 	}
-	load_dwarf_lines(st, fd);
+	if (lines)
+		load_dwarf_lines(st, fd);
 	return 0;
 fail:
 	dbg_sym_free(st);

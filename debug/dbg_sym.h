@@ -42,6 +42,13 @@ struct dbg_symtab {
 /* ELF by fd (any ELF with .symtab; DWARF lines when present). */
 int dbg_sym_load_fd(struct dbg_symtab *st, int fd, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
+/*
+ * The same, DWARF lines only when asked: the fuzz target leaves them out,
+ * as the libdwarf of Debian 12 (20210528) is not safe on hostile input.
+ */
+int dbg_sym_load_fd_lines(struct dbg_symtab *st, int fd, bool lines,
+			  char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 /* ELF or System.map by path (picked by the file's first bytes). */
 int dbg_sym_load(struct dbg_symtab *st, const char *path, char *err,
 		 size_t errlen) __attribute__((warn_unused_result));
