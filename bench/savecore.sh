@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# bench/savecore.sh [BUILD]: crash dump of the same guest, kzones against
+# QEMU, with the same memory in use in both.
+#
+# Each VMM boots the built-in guest (2 vCPUs, KZ_BENCH_DUMP_MEM MiB of RAM,
+# default 256) and runs "dirty N" at its console (N = 3/4 of RAM: a word
+# written into every page, so those pages are not zero), then stops it.
+#   kzones: zoneadm -z ZONE savecore; zoneadm prints the wall time and how
+#           long the vCPUs were stopped (kzhost measures both).
+#   QEMU:   QMP dump-guest-memory (ELF, no paging walk, detach=false),
+#           timed around the QMP command; QEMU stops the guest for the
+#           whole dump, so stop time = dump time.
+# Prints both, the file sizes and the ratio.  Needs qemu-system-x86_64 and
+# python3; run as root (zones need /dev/kvm and taps).
+set -u
+build=${1:-build}
+top=$(cd "$(dirname "$0")/.." && pwd)
+exec python3 - "$top" "$build" "${KZ_BENCH_DUMP_MEM:-256}" <<'PY'
+import json, os, pty, select, shutil, socket, subprocess, sys, tempfile, time
+top, build, mem = sys.argv[1], sys.argv[2], int(sys.argv[3])
+b = build if build.startswith("/") else f"{top}/{build}"
+bin_ = f"{b}/bin"; guest = os.environ.get("KZ_GUEST", f"{b}/guest/kzguest.elf")
+dirty = mem * 3 // 4
+work = tempfile.mkdtemp(prefix="kz-bench-dump.")
+env = dict(os.environ, KZ_ROOT=f"{work}/root", KZ_GUEST=guest)
+
+def expect(fd, pat, limit=120):
+    buf, end = b"", time.time() + limit
+    while pat.encode() not in buf:
+        if time.time() > end: sys.exit(f"bench: timed out waiting for {pat!r}: {buf[-200:]!r}")
+        r, _, _ = select.select([fd], [], [], 1)
+        if r:
+            try: buf += os.read(fd, 65536)
+            except OSError: break
+    return buf
+
+def run(*a):
+    return subprocess.run(a, env=env, check=True, capture_output=True, text=True).stdout
+
+def dirty_console(fd):
+    os.write(fd, b"\r"); expect(fd, "kzguest# ")
+    os.write(fd, f"dirty {dirty}\r".encode()); expect(fd, "type a key to stop")
+    time.sleep(max(3.0, dirty / 40))     # at least one full generation
+    os.write(fd, b"x"); expect(fd, "generations")
+
+# kzones
+z = "kzbenchdump"
+run(f"{bin_}/zonecfg", "-z", z, f"create; select virtual-cpu ncpus=4; set ncpus=2; end; "
+    f"select capped-memory physical=4G; set physical={mem}M; end; remove anet")
+run(f"{bin_}/zoneadm", "-z", z, "install"); run(f"{bin_}/zoneadm", "-z", z, "boot")
+m, s = pty.openpty()
+zl = subprocess.Popen([f"{bin_}/zlogin", "-C", z], stdin=s, stdout=s, stderr=s, env=env)
+expect(m, "kzguest# "); dirty_console(m)
+t0 = time.time(); out = run(f"{bin_}/zoneadm", "-z", z, "savecore", "-d", f"{work}/kz")
+kz_wall = time.time() - t0
+print("kzones:", out.strip())
+kz_file = out.split(":")[0]; kz_size = os.path.getsize(kz_file)
+import re
+kz_stop = float(re.search(r"stopped ([0-9.]+) ms", out).group(1))
+kz_write = float(re.search(r"written in ([0-9.]+) ms", out).group(1))
+zl.kill(); run(f"{bin_}/zoneadm", "-z", z, "halt"); os.unlink(kz_file)
+
+# QEMU
+qmp = f"{work}/qmp.sock"
+m, s = pty.openpty()
+q = subprocess.Popen(["qemu-system-x86_64", "-M", "microvm", "-accel", "kvm", "-cpu", "host,-arch-capabilities",
+    "-smp", "2", "-m", f"{mem}M", "-kernel", guest, "-nographic", "-nodefaults", "-serial", "stdio",
+    "-qmp", f"unix:{qmp},server=on,wait=off"], stdin=s, stdout=s, stderr=s)
+expect(m, "kzguest# "); dirty_console(m)
+c = socket.socket(socket.AF_UNIX); c.connect(qmp); f = c.makefile("rw")
+def qcmd(cmd, **args):
+    f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n"); f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "return" in r or "error" in r: return r
+f.readline(); qcmd("qmp_capabilities")
+qfile = f"{work}/qemu.core"
+t0 = time.time(); r = qcmd("dump-guest-memory", paging=False, protocol=f"file:{qfile}", detach=False)
+q_wall = time.time() - t0
+if "error" in r: sys.exit(f"bench: QEMU: {r}")
+q_size = os.path.getsize(qfile)
+qcmd("quit"); q.wait()
+print(f"QEMU:   dump-guest-memory {q_size} bytes in {q_wall*1000:.1f} ms (guest stopped throughout)")
+print(f"\nsavecore-{mem}M  kzones {kz_write:.1f} ms (stopped {kz_stop:.2f} ms, {kz_size>>20} MiB)  "
+      f"QEMU {q_wall*1000:.1f} ms (stopped {q_wall*1000:.1f} ms, {q_size>>20} MiB)  "
+      f"speed x{q_wall*1000/kz_write:.1f}, stop x{q_wall*1000/max(kz_stop,0.001):.0f} less  "
+      f"(goal: >=5x faster, stop < 50 ms)")
+shutil.rmtree(work, ignore_errors=True)
+PY
