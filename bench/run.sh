@@ -33,6 +33,9 @@
 #    For reference we also print the peak RSS of the autopoweroff run from
 #    /usr/bin/time -f %M (which includes the guest pages).
 #
+# 3. blk-request: host CPU time and VM exits per virtio-blk request
+#    (bench/blk.sh, which describes its method).
+#
 # Environment: KZ_BENCH_RUNS (hyperfine runs, default 30).
 # Needs: hyperfine, qemu-system-x86_64 (qemu-system-x86), /usr/bin/time
 # (time); installs nothing itself (make deps does).
@@ -175,3 +178,7 @@ kz_peak=$(peak "${kz_cmd[@]}" --cmdline autopoweroff --console /dev/null)
 q_peak=$(peak "${qemu_cmd[@]}" -append autopoweroff -serial null)
 printf '  (peak RSS of an autopoweroff run, /usr/bin/time: kzhost %s MiB, qemu %s MiB)\n' \
 	"$(mib "$kz_peak")" "$(mib "$q_peak")"
+
+# ---- 3. virtio-blk device path --------------------------------------------
+# Host CPU and VM exits per one-sector read (bench/blk.sh says how).
+"$top/bench/blk.sh" "$build" || exit 1
