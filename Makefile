@@ -26,7 +26,7 @@ PREFIX   ?= /usr/local
 DEB_PKGS := gcc make libc6-dev binutils libcmocka-dev expect clang \
 	    libclang-rt-14-dev libedit-dev qemu-system-x86 hyperfine lz4 elfutils \
 	    mandoc acpica-tools procps time \
-	    libncurses-dev libvterm-dev tmux iproute2 iputils-ping gdb \
+	    libncurses-dev libvterm-dev tmux iproute2 iputils-ping gdb linux-perf \
 	    libelf-dev libdwarf-dev libcapstone-dev
 
 # One library of everything but the programs' mains; programs and tests
