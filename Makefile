@@ -4,7 +4,7 @@
 #   make            programs in build/bin, guest in build/guest
 #   make check      unit tests (plain and ASan/UBSan), expect tests, fuzz
 #                   corpus replay; ends with "N passed, N failed"
-#   make run        boot the built-in guest with its console on this terminal
+#   make run        a demo zone (build/demo-root), booted, its console here
 #   make bench      side by side with QEMU (bench/run.sh)
 #   make deps       install the Debian packages all of the above need
 
@@ -116,8 +116,25 @@ check: all $(APROGS) $(UNIT_BINS) $(UNIT_ABINS) $(FUZZ_BINS)
 check-linux: all
 	@tests/linux/check-linux.sh $(BUILD)
 
+# make run: a demo zone under a local root, configured, installed and
+# booted as needed, then its console here (~. leaves; the zone runs on
+# until build/bin/zoneadm -R build/demo-root -z demo halt).
+DEMO_ROOT := $(abspath $(BUILD))/demo-root
 run: all
-	$(BUILD)/bin/kzhost --kernel $(GUEST_ELF) --cpus 2 --memory 128M
+	@bin=$(BUILD)/bin; r=$(DEMO_ROOT); \
+	$$bin/zoneadm -R $$r list -c 2>/dev/null | grep -qx demo || \
+		$$bin/zonecfg -R $$r -z demo "create; \
+			select virtual-cpu ncpus=4; set ncpus=2; end; \
+			select capped-memory physical=4G; set physical=128M; end" \
+		|| exit 1; \
+	st=$$($$bin/zoneadm -R $$r -z demo list -p | cut -d: -f3); \
+	if [ "$$st" = configured ]; then \
+		$$bin/zoneadm -R $$r -z demo install || exit 1; st=installed; \
+	fi; \
+	if [ "$$st" = installed ]; then \
+		$$bin/zoneadm -R $$r -z demo boot || exit 1; \
+	fi; \
+	exec $$bin/zlogin -R $$r -C demo
 
 bench: all
 	@bench/run.sh $(BUILD)
