@@ -1021,21 +1021,6 @@ fail:
 	return 1;
 }
 
-static void remove_run_dir(const char *root, const char *zone)
-{
-	static const char *const files[] = { "ctl.sock", "console.sock",
-					     "gdb.sock", "kmdb.sock",
-					     "kzhost.pid",
-					     "supervisor.pid",
-					     "dedicated-cpus", "zoneid" };
-	char path[ZS_PATH_MAX];
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		if (!zs_path(path, sizeof(path), root, "run/%s/%s", zone,
-			     files[i]))
-			unlink(path);
-	if (!zs_path(path, sizeof(path), root, "run/%s", zone))
-		rmdir(path);
-}
 
 static int write_pid(const char *root, const char *zone, const char *file,
 		     pid_t pid)
@@ -1157,7 +1142,7 @@ int zonehost_main(const struct zonehost_opts *o)
 	else if (WEXITSTATUS(wstatus))
 		zlog(o->zone, "VM process %d ended with status %d", (int)child,
 		     WEXITSTATUS(wstatus));
-	remove_run_dir(o->root, o->zone);
+	zs_run_dir_clear(o->root, o->zone);
 	if (zs_set_state(o->root, o->zone, ZS_INSTALLED, err, sizeof(err)))
 		zlog(o->zone, "cannot set state installed: %s", err);
 	else

@@ -106,6 +106,12 @@ int zs_lock_zone(const char *root, const char *zone, const char *what,
 		 int wait_ms, char *err, size_t errlen);
 void zs_unlock(int fd);
 
+/*
+ * Remove ROOT/run/ZONE and everything in it (sockets, pid files): what a
+ * zone's kzhost leaves when it ends, however it ends.
+ */
+void zs_run_dir_clear(const char *root, const char *zone);
+
 /* A fresh random UUID string (version 4). */
 void zs_uuid(char out[37]);
 

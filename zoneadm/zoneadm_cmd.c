@@ -233,9 +233,31 @@ static bool state_has_kzhost(enum zone_state s)
 	       s == ZS_DOWN;
 }
 
+/*
+ * An installed zone whose boot image has gone (zonepath removed, storage
+ * not mounted) is unavailable until it comes back.
+ */
+static bool check_available(const char *root, struct zone_entry *e)
+{
+	char path[ZS_PATH_MAX], err[256];
+	enum zone_state want;
+	if (e->state != ZS_INSTALLED && e->state != ZS_UNAVAILABLE)
+		return false;
+	if (zs_path(path, sizeof(path), root, "zones/%s/boot/kernel", e->name))
+		return false;
+	want = access(path, R_OK) == 0 ? ZS_INSTALLED : ZS_UNAVAILABLE;
+	if (want == e->state)
+		return false;
+	e->state = want;
+	(void)zs_set_state(root, e->name, want, err, sizeof(err));
+	return true;
+}
+
 bool za_reconcile(const char *root, struct zone_entry *e)
 {
 	char err[256], path[ZS_PATH_MAX];
+	if (check_available(root, e))
+		return true;
 	if (!state_has_kzhost(e->state) || za_kzhost_pid(root, e->name))
 		return false;
 	/* A live supervisor is about to clean up itself: give it a moment. */
@@ -266,16 +288,7 @@ bool za_reconcile(const char *root, struct zone_entry *e)
 			fclose(f);
 		}
 	}
-	static const char *const files[] = { "ctl.sock", "console.sock",
-					     "gdb.sock", "kzhost.pid",
-					     "supervisor.pid",
-					     "dedicated-cpus", "zoneid" };
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		if (!zs_path(path, sizeof(path), root, "run/%s/%s", e->name,
-			     files[i]))
-			unlink(path);
-	if (!zs_path(path, sizeof(path), root, "run/%s", e->name))
-		rmdir(path);
+	zs_run_dir_clear(root, e->name);
 	e->state = ZS_INSTALLED;
 	(void)zs_set_state(root, e->name, ZS_INSTALLED, err, sizeof(err));
 	return true;

@@ -22,7 +22,8 @@
 static const enum zone_state st_configured[] = { ZS_CONFIGURED };
 static const enum zone_state st_installed[] = { ZS_INSTALLED };
 static const enum zone_state st_uninstallable[] = { ZS_INSTALLED,
-						    ZS_INCOMPLETE };
+						    ZS_INCOMPLETE,
+						    ZS_UNAVAILABLE };
 
 static int zone_file(char *buf, size_t len, const struct za_ctx *c,
 		     const char *rel)
@@ -310,7 +311,7 @@ int za_uninstall(struct za_ctx *c, int argc, char **argv)
 	}
 	if (optind < argc)
 		return za_usage(za_find("uninstall"));
-	if (!za_state_in(c, "uninstall", 2, st_uninstallable))
+	if (!za_state_in(c, "uninstall", 3, st_uninstallable))
 		return 1;
 	char q[128];
 	snprintf(q, sizeof(q), "Are you sure you want to uninstall zone %s",

@@ -253,6 +253,8 @@ int za_ready(struct za_ctx *c, int argc, char **argv)
 static int halt_zone(struct za_ctx *c)
 {
 	char err[256];
+	/* down: on its way out; kzhost's supervisor makes it installed. */
+	(void)zs_set_state(c->root, c->zone, ZS_DOWN, err, sizeof(err));
 	int rc = ctl_request(c->root, c->zone, "halt", NULL, 0, err, sizeof(err));
 	if (rc && rc != -EREMOTEIO) {
 		/* No control socket: stop the VM process itself. */
