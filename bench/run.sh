@@ -182,3 +182,7 @@ printf '  (peak RSS of an autopoweroff run, /usr/bin/time: kzhost %s MiB, qemu %
 # ---- 3. virtio-blk device path --------------------------------------------
 # Host CPU and VM exits per one-sector read (bench/blk.sh says how).
 "$top/bench/blk.sh" "$build" || exit 1
+
+# ---- 4. crash dumps ---------------------------------------------------------
+# zoneadm savecore against QEMU's dump-guest-memory (bench/savecore.sh).
+"$top/bench/savecore.sh" "$build" || exit 1
