@@ -36,6 +36,9 @@
 # 3. blk-request: host CPU time and VM exits per virtio-blk request
 #    (bench/blk.sh, which describes its method).
 #
+# 4. savecore: dump time, zone stop time and file size against QEMU's
+#    dump-guest-memory (bench/savecore.sh).
+#
 # Environment: KZ_BENCH_RUNS (hyperfine runs, default 30).
 # Needs: hyperfine, qemu-system-x86_64 (qemu-system-x86), /usr/bin/time
 # (time); installs nothing itself (make deps does).
