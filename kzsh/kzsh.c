@@ -31,6 +31,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <locale.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -274,20 +275,32 @@ static void set_prompt(struct kzsh *sh, bool continued)
 static int getc_fn(EditLine *el, wchar_t *wc)
 {
 	mbstate_t mbs;
+	sigset_t intr, orig;
 	char c;
 	(void)el;
 	memset(&mbs, 0, sizeof(mbs));
+	sigemptyset(&intr);
+	sigaddset(&intr, SIGINT);
 	for (;;) {
-		ssize_t n = read(STDIN_FILENO, &c, 1);
-		if (n < 0 && errno == EINTR) {
-			if (got_sigint) {
-				/* End the line here; the caller drops it. */
-				(void)!write(STDOUT_FILENO, "^C", 2);
-				*wc = L'\n';
-				return 1;
-			}
-			continue;
+		/*
+		 * Wait with SIGINT let in only inside ppoll, so that one
+		 * arriving just before the wait is not slept through.
+		 */
+		sigprocmask(SIG_BLOCK, &intr, &orig);
+		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+		while (!got_sigint && ppoll(&p, 1, NULL, &orig) < 0 &&
+		       errno == EINTR)
+			;
+		sigprocmask(SIG_SETMASK, &orig, NULL);
+		if (got_sigint) {
+			/* End the line here; the caller drops it. */
+			(void)!write(STDOUT_FILENO, "^C", 2);
+			*wc = L'\n';
+			return 1;
 		}
+		ssize_t n = read(STDIN_FILENO, &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0)
 			return (int)n;	/* 0: end of input, -1: error */
 		size_t r = mbrtowc(wc, &c, 1, &mbs);
