@@ -117,8 +117,9 @@ check-linux: all
 	@tests/linux/check-linux.sh $(BUILD)
 
 # make run: a demo zone under a local root, configured, installed and
-# booted as needed, then its console here (~. leaves; the zone runs on
-# until build/bin/zoneadm -R build/demo-root -z demo halt).
+# booted as needed, then its console here; ~. leaves the console for
+# kzsh on the demo root, with the zone still running (zoneadm -z demo
+# halt there stops it; Ctrl-D leaves kzsh).
 DEMO_ROOT := $(abspath $(BUILD))/demo-root
 run: all
 	@bin=$(BUILD)/bin; r=$(DEMO_ROOT); \
@@ -134,7 +135,9 @@ run: all
 	if [ "$$st" = installed ]; then \
 		$$bin/zoneadm -R $$r -z demo boot || exit 1; \
 	fi; \
-	exec $$bin/zlogin -R $$r -C demo
+	$$bin/zlogin -R $$r -C demo; \
+	echo "make run: kzsh on $$r (help lists its commands; Ctrl-D leaves)"; \
+	exec $$bin/kzsh -R $$r
 
 bench: all
 	@bench/run.sh $(BUILD)
