@@ -499,6 +499,39 @@ static int begin_scope(struct zcfg_session *s, enum zcfg_scope r, size_t idx,
 	return 0;
 }
 
+/*
+ * A single-instance resource (capped-memory, virtual-cpu, dedicated-cpu,
+ * suspend, keysource) made present and empty (add) or absent (remove).
+ */
+static void set_single(struct zone_config *c, enum zcfg_scope r, bool present)
+{
+	switch (r) {
+	case ZR_CAPPED_MEMORY:
+		c->has_capped_memory = present;
+		c->physical = 0;
+		c->pagesize_policy[0] = 0;
+		break;
+	case ZR_VIRTUAL_CPU:
+		c->has_virtual_cpu = present;
+		c->vcpu_ncpus = 0;
+		break;
+	case ZR_DEDICATED_CPU:
+		c->has_dedicated_cpu = present;
+		c->dcpu_ncpus[0] = 0;
+		break;
+	case ZR_SUSPEND:
+		c->has_suspend = present;
+		c->suspend_path[0] = c->suspend_storage[0] = 0;
+		break;
+	case ZR_KEYSOURCE:
+		c->has_keysource = present;
+		c->keysource_raw[0] = 0;
+		break;
+	default:
+		break;
+	}
+}
+
 static int cmd_add(struct zcfg_session *s, struct zcfg_tok *a, size_t n,
 		   char *err, size_t errlen)
 {
@@ -555,28 +588,8 @@ static int cmd_add(struct zcfg_session *s, struct zcfg_tok *a, size_t n,
 		s->scope_index = c->nanets++;
 		break;
 	}
-	case ZR_CAPPED_MEMORY:
-		c->has_capped_memory = true;
-		c->physical = 0;
-		c->pagesize_policy[0] = 0;
-		break;
-	case ZR_VIRTUAL_CPU:
-		c->has_virtual_cpu = true;
-		c->vcpu_ncpus = 0;
-		break;
-	case ZR_DEDICATED_CPU:
-		c->has_dedicated_cpu = true;
-		c->dcpu_ncpus[0] = 0;
-		break;
-	case ZR_SUSPEND:
-		c->has_suspend = true;
-		c->suspend_path[0] = c->suspend_storage[0] = 0;
-		break;
-	case ZR_KEYSOURCE:
-		c->has_keysource = true;
-		c->keysource_raw[0] = 0;
-		break;
 	default:
+		set_single(c, r, true);
 		break;
 	}
 	s->dirty = true;
@@ -617,34 +630,6 @@ static int cmd_select(struct zcfg_session *s, struct zcfg_tok *a, size_t n,
 	return begin_scope(s, r, idx[0], err, errlen);
 }
 
-static void clear_single(struct zone_config *c, enum zcfg_scope r)
-{
-	switch (r) {
-	case ZR_CAPPED_MEMORY:
-		c->has_capped_memory = false;
-		c->physical = 0;
-		c->pagesize_policy[0] = 0;
-		break;
-	case ZR_VIRTUAL_CPU:
-		c->has_virtual_cpu = false;
-		c->vcpu_ncpus = 0;
-		break;
-	case ZR_DEDICATED_CPU:
-		c->has_dedicated_cpu = false;
-		c->dcpu_ncpus[0] = 0;
-		break;
-	case ZR_SUSPEND:
-		c->has_suspend = false;
-		c->suspend_path[0] = c->suspend_storage[0] = 0;
-		break;
-	case ZR_KEYSOURCE:
-		c->has_keysource = false;
-		c->keysource_raw[0] = 0;
-		break;
-	default:
-		break;
-	}
-}
 
 static int cmd_remove(struct zcfg_session *s, struct zcfg_tok *a, size_t n,
 		      char *err, size_t errlen)
@@ -694,7 +679,7 @@ static int cmd_remove(struct zcfg_session *s, struct zcfg_tok *a, size_t n,
 		}
 	}
 	if (!zcfg_scope_multi(r)) {
-		clear_single(c, r);
+		set_single(c, r, false);
 	} else {
 		/* Remove from the highest index down. */
 		for (size_t j = k; j-- > 0;) {
