@@ -545,9 +545,12 @@ static void *server_thread(void *arg)
 			break;
 
 		if (pfd[0].revents & POLLIN) {
+			/* Consume, then re-arm: a writer that finds the flag
+			 * still set has its bytes in the ring already, and we
+			 * read the ring below. */
 			uint64_t v;
-			atomic_store(&s->wake_pending, false);
 			(void)!read(s->wake_fd, &v, sizeof(v));
+			atomic_store(&s->wake_pending, false);
 		}
 		pthread_mutex_lock(&s->lock);
 		bool stopping = s->stopping;

@@ -157,8 +157,14 @@ static void start(size_t ring, uint64_t log_max)
 	struct con_server_opts o = { .sock_path = sock, .log_path = logp,
 				     .ring_size = ring, .log_max = log_max,
 				     .log_keep = 2, .sndbuf = 8192 };
+	char p[300];
 	guest_in_len = 0;
 	breaks = 0;
+	unlink(logp);	/* what a failed test before may have left */
+	for (int i = 1; i <= 2; i++) {
+		snprintf(p, sizeof(p), "%s.%d", logp, i);
+		unlink(p);
+	}
 	assert_int_equal(con_server_create(&srv, &o, &ops, NULL, err,
 					   sizeof(err)), 0);
 }
