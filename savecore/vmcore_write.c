@@ -5,7 +5,16 @@
  * One pass over guest memory, region by region through vmm_mem_walk:
  * pages that are not all zero (vmm_page_is_zero, as suspend and
  * migration judge them) are written straight from the guest mapping, in
- * large writes, and recorded as extents.  Because the number of extents
+ * large writes, and recorded as extents.  Pages the host never gave the
+ * guest are zero without looking: where the mapping is private and
+ * anonymous, /proc/self/pagemap says which pages are neither present nor
+ * swapped, and those are skipped unread (reading them would fault in the
+ * zero page for each, most of the time of a large idle zone).  Memory goes
+ * to the file with O_DIRECT where the file system takes it (every extent
+ * is whole pages, page-aligned in the file and in memory): no copy into
+ * the page cache, and nothing left for the caller's fsync but metadata.
+ * Elsewhere it is written through the page cache, with writeback started
+ * behind the writes (sync_file_range) so that the fsync is short.  Because the number of extents
  * is known only at the end, the notes and the program headers go after
  * the memory and the ELF header is written last, at offset 0.
  *
@@ -21,6 +30,8 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +42,9 @@
 #define MAX_RUNS	8		/* linear higher-half mappings kept */
 #define MIN_RUN		(2ULL << 20)
 #define WALK_BUDGET	(4u << 20)	/* page-table entries looked at */
+#define PM_BATCH	8192		/* pagemap entries read at a time */
+#define PM_PRESENT	(1ULL << 63)
+#define PM_SWAPPED	(1ULL << 62)
 
 #define PTE_P		1ULL
 #define PTE_PS		(1ULL << 7)
@@ -62,9 +76,34 @@ struct wctx {
 	uint8_t vmcoreinfo[PAGE];
 	size_t vmcoreinfo_len;
 	uint64_t done, total, last_progress;
+	uint64_t synced;		/* writeback started up to here */
+	int fl;				/* the fd's flags, without O_DIRECT */
+	bool direct;			/* O_DIRECT on for the memory */
+	int pagemap;			/* /proc/self/pagemap, or -1 */
+	uint64_t *pm;			/* [PM_BATCH]: pages [pm_first, +pm_n) */
+	uint64_t pm_first;		/* host virtual page number */
+	size_t pm_n;
 	char *err;
 	size_t errlen;
 };
+
+/* Start writeback of what was written since the last call, without waiting. */
+static void writeback_start(struct wctx *w)
+{
+	if (w->off - w->synced < WRITE_CHUNK)
+		return;
+	(void)sync_file_range(w->fd, (off64_t)w->synced,
+			      (off64_t)(w->off - w->synced),
+			      SYNC_FILE_RANGE_WRITE);
+	w->synced = w->off;
+}
+
+static void direct_off(struct wctx *w)
+{
+	if (w->direct)
+		(void)fcntl(w->fd, F_SETFL, w->fl);
+	w->direct = false;
+}
 
 static int write_all(struct wctx *w, const void *buf, size_t len)
 {
@@ -73,6 +112,11 @@ static int write_all(struct wctx *w, const void *buf, size_t len)
 		ssize_t n = write(w->fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EINVAL && w->direct) {
+			/* Not for this file after all: the page cache. */
+			direct_off(w);
+			continue;
+		}
 		if (n < 0)
 			return -errno;
 		if (n == 0)
@@ -82,6 +126,65 @@ static int write_all(struct wctx *w, const void *buf, size_t len)
 		w->off += (uint64_t)n;
 	}
 	return 0;
+}
+
+/* ---- which pages the host never backed ---- */
+
+/*
+ * True when every mapping over [p, p+len) is private and anonymous (no
+ * file behind it whose pages could be absent from our page tables yet
+ * hold data): only there does "not present, not swapped" mean zero.
+ */
+static bool private_anon(const void *p, uint64_t len)
+{
+	uintptr_t lo = (uintptr_t)p, hi = lo + len, at = lo;
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	if (!f)
+		return false;
+	while (at < hi && fgets(line, sizeof(line), f)) {
+		uintptr_t s, e;
+		char perms[8], path[256] = "";
+		unsigned long long pgoff, inode;
+		unsigned maj, min;
+		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s %llx %x:%x %llu %255[^\n]",
+			   &s, &e, perms, &pgoff, &maj, &min, &inode, path) < 7)
+			break;
+		if (e <= at)
+			continue;
+		if (s > at || perms[3] != 'p')
+			break;
+		const char *name = path;
+		while (*name == ' ')
+			name++;
+		/* Anonymous: no inode; private hugetlb: its hidden file. */
+		if (!(inode == 0 && (name[0] == 0 || name[0] == '[')) &&
+		    strncmp(name, "/anon_hugepage", 14) != 0)
+			break;
+		at = e;
+	}
+	fclose(f);
+	return at >= hi;
+}
+
+/* True when the host page at p is known zero without reading it. */
+static bool never_backed(struct wctx *w, const uint8_t *p)
+{
+	uint64_t vpn = (uintptr_t)p / PAGE;
+	if (w->pagemap < 0)
+		return false;
+	if (vpn < w->pm_first || vpn >= w->pm_first + w->pm_n) {
+		ssize_t n = pread(w->pagemap, w->pm, PM_BATCH * 8,
+				  (off_t)(vpn * 8));
+		if (n < 8) {
+			close(w->pagemap);
+			w->pagemap = -1;
+			return false;
+		}
+		w->pm_first = vpn;
+		w->pm_n = (size_t)n / 8;
+	}
+	return !(w->pm[vpn - w->pm_first] & (PM_PRESENT | PM_SWAPPED));
 }
 
 /* ---- linear mappings from the guest's page tables ---- */
@@ -193,9 +296,13 @@ static int write_region(const struct vmm_mem_region *r, void *arg)
 	unsigned zeros = 0;
 	int rc;
 
+	w->pagemap = w->pm && private_anon(r->hva, r->size)
+		? open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) : -1;
+	w->pm_n = 0;
 	for (uint64_t i = 0; i <= npages; i++) {
 		uint64_t pos = i * PAGE;
-		bool zero = i == npages || vmm_page_is_zero(r->hva + pos);
+		bool zero = i == npages || never_backed(w, r->hva + pos) ||
+			    vmm_page_is_zero(r->hva + pos);
 		if (!zero) {
 			look_for_vmcoreinfo(w, r->hva + pos);
 			if (!in) {
@@ -209,18 +316,20 @@ static int write_region(const struct vmm_mem_region *r, void *arg)
 				rc = write_all(w, r->hva + flushed,
 					       data_end - flushed);
 				if (rc)
-					return rc;
+					goto out;
 				flushed = data_end;
+				writeback_start(w);
 			}
 		} else if (in && (++zeros >= VMCORE_GAP_PAGES || i == npages)) {
 			rc = write_all(w, r->hva + flushed, data_end - flushed);
 			if (rc)
-				return rc;
+				goto out;
 			rc = add_extent(w, r->gpa + start, data_end - start,
 					ext_off);
 			if (rc)
-				return rc;
+				goto out;
 			in = false;
+			writeback_start(w);
 		}
 		if (i < npages) {
 			w->done += PAGE;
@@ -232,7 +341,12 @@ static int write_region(const struct vmm_mem_region *r, void *arg)
 			}
 		}
 	}
-	return 0;
+	rc = 0;
+out:
+	if (w->pagemap >= 0)
+		close(w->pagemap);
+	w->pagemap = -1;
+	return rc;
 }
 
 /* ---- reading the guest the way its CPU would ---- */
@@ -604,13 +718,15 @@ static int extent_phdrs(struct wctx *w, struct pbuf *b, const struct extent *e)
 int vmcore_write(int fd, const struct vmcore_src *src, struct vmcore_stats *st,
 		 char *err, size_t errlen)
 {
-	struct wctx w = { .fd = fd, .src = src, .err = err, .errlen = errlen };
+	struct wctx w = { .fd = fd, .src = src, .err = err, .errlen = errlen,
+			  .pagemap = -1 };
 	struct nbuf notes = { 0 };
 	struct pbuf ph = { 0 };
 	int rc;
 
 	memset(st, 0, sizeof(*st));
 	st->ram_bytes = w.total = src->mem->ram_size;
+	w.pm = malloc(PM_BATCH * sizeof(*w.pm));	/* none: read every page */
 	find_runs(&w);
 	st->aliases = w.nruns;
 
@@ -622,7 +738,11 @@ int vmcore_write(int fd, const struct vmcore_src *src, struct vmcore_stats *st,
 		goto out;
 	}
 	w.off = PAGE;
+	w.fl = fcntl(fd, F_GETFL);
+	w.direct = w.fl >= 0 && !(w.fl & O_DIRECT) &&
+		   fcntl(fd, F_SETFL, w.fl | O_DIRECT) == 0;
 	rc = vmm_mem_walk(src->mem, write_region, &w);
+	direct_off(&w);		/* the rest is small and unaligned */
 	if (rc) {
 		snprintf(err, errlen, "writing guest memory: %s", strerror(-rc));
 		goto out;
@@ -687,6 +807,7 @@ int vmcore_write(int fd, const struct vmcore_src *src, struct vmcore_stats *st,
 nomem:
 	snprintf(err, errlen, "building the program headers: out of memory");
 out:
+	free(w.pm);
 	free(w.ext);
 	free(notes.p);
 	free(ph.p);

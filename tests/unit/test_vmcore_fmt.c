@@ -6,7 +6,10 @@
  * by physical and by virtual address, zero pages left out and read as
  * zeros, the gap rule, registers and XSAVE, the notes.  Also the reader
  * refusing broken files.  With KZ_VMCORE_SEED=FILE it leaves the dump
- * there (the fuzz corpus seed).
+ * there (the fuzz corpus seed).  And memory the host never backed: pages
+ * of a private anonymous mapping never touched are skipped without being
+ * read (they stay non-resident), while a shared mapping whose pages are
+ * absent from our page tables but hold data is still read and saved.
  */
 #include <elf.h>
 #include <errno.h>
@@ -17,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -246,12 +250,94 @@ static void test_broken_files(void **state)
 	free(f);
 }
 
+/* Dump one region at hva into a real temp file if we can (O_DIRECT), else a memfd. */
+static uint8_t *dump_region(uint8_t *hva, uint64_t size, uint64_t *saved,
+			    size_t *len)
+{
+	static struct vmm_mem m;
+	static struct kz_regs r1;
+	char err[256];
+	struct vmcore_stats st;
+	m = (struct vmm_mem){ .nregions = 1, .ram_size = size };
+	m.regions[0] = (struct vmm_mem_region){ 0, size, hva, 0 };
+	const struct vmcore_src src = {
+		.mem = &m, .ncpus = 1, .regs = &r1, .zone = "sparse",
+		.uuid = "u", .reason = "requested", .when = 1,
+	};
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
+	int fd = open(dir, O_TMPFILE | O_RDWR, 0600);
+	if (fd < 0)
+		fd = memfd_create("vmcore", 0);
+	assert_true(fd >= 0);
+	if (vmcore_write(fd, &src, &st, err, sizeof(err)))
+		fail_msg("vmcore_write: %s", err);
+	*saved = st.saved_bytes;
+	*len = (size_t)st.file_size;
+	uint8_t *f = malloc(*len);
+	assert_int_equal(pread(fd, f, *len, 0), (ssize_t)*len);
+	close(fd);
+	return f;
+}
+
+static void test_unbacked_pages(void **state)
+{
+	(void)state;
+	const uint64_t size = 16u << 20, pg = 4096;
+	struct kz_target t;
+	char err[256], buf[16];
+	uint64_t saved;
+	size_t len;
+
+	/* Private anonymous: two pages written, one read (the zero page). */
+	uint8_t *a = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(a != MAP_FAILED);
+	(void)madvise(a, size, MADV_NOHUGEPAGE);
+	memcpy(a + 3 * pg, "page three", 11);
+	memcpy(a + 3000 * pg + 100, "page 3000", 10);
+	assert_int_equal(*(volatile uint8_t *)(a + 100 * pg), 0);
+	uint8_t *f = dump_region(a, size, &saved, &len);
+	assert_int_equal(saved, 2 * pg);
+	unsigned char vec[16u << 20 >> 12];
+	assert_int_equal(mincore(a, size, vec), 0);
+	assert_int_equal(vec[2000] & 1, 0);	/* never read */
+	assert_int_equal(vec[3] & 1, 1);
+	assert_int_equal(vmcore_open_mem(f, len, &t, err, sizeof(err)), 0);
+	assert_int_equal(t.ops->read_phys(&t, 3 * pg, buf, 11), 0);
+	assert_string_equal(buf, "page three");
+	assert_int_equal(t.ops->read_phys(&t, 3000 * pg + 100, buf, 10), 0);
+	assert_string_equal(buf, "page 3000");
+	assert_int_equal(t.ops->read_phys(&t, 2000 * pg, buf, 8), 0);
+	assert_memory_equal(buf, "\0\0\0\0\0\0\0\0", 8);
+	t.ops->close(&t);
+	free(f);
+	munmap(a, size);
+
+	/* Shared: data written through the fd, not through our mapping. */
+	int mfd = memfd_create("ram", 0);
+	assert_true(mfd >= 0);
+	assert_int_equal(ftruncate(mfd, (off_t)size), 0);
+	assert_int_equal(pwrite(mfd, "shared page", 12, 7 * pg), 12);
+	uint8_t *s = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	assert_true(s != MAP_FAILED);
+	f = dump_region(s, size, &saved, &len);
+	assert_int_equal(saved, pg);
+	assert_int_equal(vmcore_open_mem(f, len, &t, err, sizeof(err)), 0);
+	assert_int_equal(t.ops->read_phys(&t, 7 * pg, buf, 12), 0);
+	assert_string_equal(buf, "shared page");
+	t.ops->close(&t);
+	free(f);
+	munmap(s, size);
+	close(mfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_read_back),
 		cmocka_unit_test(test_broken_files),
+		cmocka_unit_test(test_unbacked_pages),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
