@@ -4,19 +4,21 @@
  *
  * One pass over guest memory, region by region through vmm_mem_walk:
  * pages that are not all zero (vmm_page_is_zero, as suspend and
- * migration judge them) are written straight from the guest mapping, in
- * large writes, and recorded as extents.  Pages the host never gave the
- * guest are zero without looking: where the mapping is private and
- * anonymous, /proc/self/pagemap says which pages are neither present nor
- * swapped, and those are skipped unread (reading them would fault in the
- * zero page for each, most of the time of a large idle zone).  Memory goes
- * to the file with O_DIRECT where the file system takes it (every extent
- * is whole pages, page-aligned in the file and in memory): no copy into
- * the page cache, and nothing left for the caller's fsync but metadata.
- * Elsewhere it is written through the page cache, with writeback started
- * behind the writes (sync_file_range) so that the fsync is short.  Because the number of extents
- * is known only at the end, the notes and the program headers go after
- * the memory and the ELF header is written last, at offset 0.
+ * migration judge them) are written in large writes and recorded as
+ * extents.  Because the number of extents is known only at the end, the
+ * notes and the program headers go after the memory and the ELF header is
+ * written last, at offset 0.
+ *
+ * Pages the host never gave the guest are zero without looking: where
+ * the mapping is private and anonymous, /proc/self/pagemap says which
+ * pages are neither present nor swapped, and those are skipped unread
+ * (reading them would fault in the zero page for each, most of the time
+ * of a large idle zone).  Memory goes to the file with O_DIRECT where the
+ * file system takes it (every extent is whole pages, page-aligned in the
+ * file), through a buffer of our own (write_mem): no page cache to fill
+ * and write back, and nothing left for the caller's fsync but metadata.
+ * Elsewhere it goes through the page cache, with writeback started behind
+ * the writes (sync_file_range) so that the fsync is short.
  *
  * Called in a forked child whose copy of guest memory no longer changes
  * (savecore.c), or on a stopped machine; it never talks to KVM and never
@@ -78,6 +80,7 @@ struct wctx {
 	uint64_t done, total, last_progress;
 	uint64_t synced;		/* writeback started up to here */
 	int fl;				/* the fd's flags, without O_DIRECT */
+	uint8_t *bounce;		/* [WRITE_CHUNK], for O_DIRECT */
 	bool direct;			/* O_DIRECT on for the memory */
 	int pagemap;			/* /proc/self/pagemap, or -1 */
 	uint64_t *pm;			/* [PM_BATCH]: pages [pm_first, +pm_n) */
@@ -124,6 +127,29 @@ static int write_all(struct wctx *w, const void *buf, size_t len)
 		p += n;
 		len -= (size_t)n;
 		w->off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Guest memory out.  With O_DIRECT, through a buffer of our own: pinning
+ * the guest's pages for the device would make the kernel give this
+ * process private copies of every page it writes (the pages are shared
+ * with the running zone since the fork), which costs more than a copy
+ * into memory that is already ours.
+ */
+static int write_mem(struct wctx *w, const uint8_t *p, uint64_t len)
+{
+	if (!w->direct || !w->bounce)
+		return write_all(w, p, len);
+	while (len) {
+		size_t n = len < WRITE_CHUNK ? (size_t)len : (size_t)WRITE_CHUNK;
+		memcpy(w->bounce, p, n);
+		int rc = write_all(w, w->bounce, n);
+		if (rc)
+			return rc;
+		p += n;
+		len -= n;
 	}
 	return 0;
 }
@@ -313,7 +339,7 @@ static int write_region(const struct vmm_mem_region *r, void *arg)
 			zeros = 0;
 			data_end = pos + PAGE;
 			if (data_end - flushed >= WRITE_CHUNK) {
-				rc = write_all(w, r->hva + flushed,
+				rc = write_mem(w, r->hva + flushed,
 					       data_end - flushed);
 				if (rc)
 					goto out;
@@ -321,7 +347,7 @@ static int write_region(const struct vmm_mem_region *r, void *arg)
 				writeback_start(w);
 			}
 		} else if (in && (++zeros >= VMCORE_GAP_PAGES || i == npages)) {
-			rc = write_all(w, r->hva + flushed, data_end - flushed);
+			rc = write_mem(w, r->hva + flushed, data_end - flushed);
 			if (rc)
 				goto out;
 			rc = add_extent(w, r->gpa + start, data_end - start,
@@ -741,6 +767,7 @@ int vmcore_write(int fd, const struct vmcore_src *src, struct vmcore_stats *st,
 	w.fl = fcntl(fd, F_GETFL);
 	w.direct = w.fl >= 0 && !(w.fl & O_DIRECT) &&
 		   fcntl(fd, F_SETFL, w.fl | O_DIRECT) == 0;
+	w.bounce = w.direct ? aligned_alloc(PAGE, WRITE_CHUNK) : NULL;
 	rc = vmm_mem_walk(src->mem, write_region, &w);
 	direct_off(&w);		/* the rest is small and unaligned */
 	if (rc) {
@@ -807,6 +834,7 @@ int vmcore_write(int fd, const struct vmcore_src *src, struct vmcore_stats *st,
 nomem:
 	snprintf(err, errlen, "building the program headers: out of memory");
 out:
+	free(w.bounce);
 	free(w.pm);
 	free(w.ext);
 	free(notes.p);
