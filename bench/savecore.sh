@@ -23,7 +23,7 @@ set -u
 build=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 exec python3 - "$top" "$build" "${KZ_BENCH_DUMP_MEM:-4096}" "${KZ_BENCH_DUMP_DIRTY:-512}" <<'PY'
-import json, os, pty, select, shutil, socket, subprocess, sys, tempfile, time
+import json, os, pty, re, select, shutil, socket, subprocess, sys, tempfile, time
 top, build, mem, dirty = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 b = build if build.startswith("/") else f"{top}/{build}"
 bin_ = f"{b}/bin"; guest = os.environ.get("KZ_GUEST", f"{b}/guest/kzguest.elf")
@@ -51,8 +51,13 @@ def run(*a):
 def dirty_console(fd):
     os.write(fd, b"\r"); expect(fd, "kzguest# ")
     os.write(fd, f"dirty {dirty}\r".encode()); expect(fd, "type a key to stop")
-    time.sleep(3.0)                      # many full generations
-    os.write(fd, b"x"); expect(fd, "generations")
+    time.sleep(max(3.0, dirty / 40))     # at least one full generation (EPT faults: ~40 MiB/s nested)
+    os.write(fd, b"x"); out = expect(fd, "generations").decode(errors="replace")
+    gens = int(re.search(r"dirty: (\d+) generations", out).group(1))
+    # The count goes up as a generation starts: 2 or more means the first
+    # one wrote every page, so both guests have the same non-zero pages.
+    if gens < 2: sys.exit(f"bench: dirty stopped inside its first pass ({gens} generation); raise the sleep")
+    return gens
 
 # kzones
 z = "kzbenchdump"
@@ -61,12 +66,11 @@ run(f"{bin_}/zonecfg", "-z", z, f"create; select virtual-cpu ncpus=4; set ncpus=
 run(f"{bin_}/zoneadm", "-z", z, "install"); run(f"{bin_}/zoneadm", "-z", z, "boot")
 m, s = pty.openpty()
 zl = subprocess.Popen([f"{bin_}/zlogin", "-C", z], stdin=s, stdout=s, stderr=s, env=env)
-expect(m, "kzguest# "); dirty_console(m)
+expect(m, "kzguest# "); kz_gens = dirty_console(m)
 t0 = time.time(); out = run(f"{bin_}/zoneadm", "-z", z, "savecore", "-d", f"{work}/kz")
 kz_wall = time.time() - t0
 print("kzones:", out.strip())
 kz_file = out.split(":")[0]; kz_size = os.path.getsize(kz_file)
-import re
 kz_stop = float(re.search(r"stopped ([0-9.]+) ms", out).group(1))
 kz_write = float(re.search(r"written in ([0-9.]+) ms", out).group(1))
 zl.kill(); run(f"{bin_}/zoneadm", "-z", z, "halt"); os.unlink(kz_file)
@@ -77,7 +81,7 @@ m, s = pty.openpty()
 q = subprocess.Popen(["qemu-system-x86_64", "-M", "microvm", "-accel", "kvm", "-cpu", "host,-arch-capabilities",
     "-smp", "2", "-m", f"{mem}M", "-kernel", guest, "-nographic", "-nodefaults", "-serial", "stdio",
     "-qmp", f"unix:{qmp},server=on,wait=off"], stdin=s, stdout=s, stderr=s)
-expect(m, "kzguest# "); dirty_console(m)
+expect(m, "kzguest# "); q_gens = dirty_console(m)
 c = socket.socket(socket.AF_UNIX); c.connect(qmp); f = c.makefile("rw")
 def qcmd(cmd, **args):
     f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n"); f.flush()
@@ -94,7 +98,7 @@ qcmd("quit"); q.wait()
 print(f"QEMU:   dump-guest-memory {q_size} bytes in {q_wall*1000:.1f} ms (guest stopped throughout)")
 q_ms = q_wall * 1000
 speed = q_ms / max(kz_write, 0.001)
-print(f"\nsavecore {mem} MiB guest, {dirty} MiB dirtied")
+print(f"\nsavecore {mem} MiB guest, {dirty} MiB dirtied (kzones {kz_gens}, QEMU {q_gens} passes)")
 print(f"  {'':8} {'wall ms':>10} {'stopped ms':>11} {'file MiB':>9}")
 print(f"  {'kzones':8} {kz_write:10.1f} {kz_stop:11.2f} {kz_size/(1<<20):9.1f}   (zoneadm round trip {kz_wall*1000:.1f} ms)")
 print(f"  {'QEMU':8} {q_ms:10.1f} {q_ms:11.2f} {q_size/(1<<20):9.1f}")
