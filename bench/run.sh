@@ -39,6 +39,9 @@
 # 4. savecore: dump time, zone stop time and file size against QEMU's
 #    dump-guest-memory (bench/savecore.sh).
 #
+# 5. gdb stub: memory reads, single steps and breakpoint round trips
+#    through zoneadm gdb against QEMU's gdbstub (bench/gdb.sh).
+#
 # Environment: KZ_BENCH_RUNS (hyperfine runs, default 30).
 # Needs: hyperfine, qemu-system-x86_64 (qemu-system-x86), /usr/bin/time
 # (time); installs nothing itself (make deps does).
@@ -189,3 +192,7 @@ printf '  (peak RSS of an autopoweroff run, /usr/bin/time: kzhost %s MiB, qemu %
 # ---- 4. crash dumps ---------------------------------------------------------
 # zoneadm savecore against QEMU's dump-guest-memory (bench/savecore.sh).
 "$top/bench/savecore.sh" "$build" || exit 1
+
+# ---- 5. gdb stub --------------------------------------------------------------
+# zoneadm gdb against QEMU's gdbstub, the same gdb script (bench/gdb.sh).
+"$top/bench/gdb.sh" "$build" || exit 1
