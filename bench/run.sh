@@ -42,6 +42,9 @@
 # 5. gdb stub: memory reads, single steps and breakpoint round trips
 #    through zoneadm gdb against QEMU's gdbstub (bench/gdb.sh).
 #
+# 6. kzdb: symbols loaded per second and ::dis instructions per second,
+#    beside gdb on the same files (bench/dbg.sh).
+#
 # Environment: KZ_BENCH_RUNS (hyperfine runs, default 30).
 # Needs: hyperfine, qemu-system-x86_64 (qemu-system-x86), /usr/bin/time
 # (time); installs nothing itself (make deps does).
@@ -196,3 +199,7 @@ printf '  (peak RSS of an autopoweroff run, /usr/bin/time: kzhost %s MiB, qemu %
 # ---- 5. gdb stub --------------------------------------------------------------
 # zoneadm gdb against QEMU's gdbstub, the same gdb script (bench/gdb.sh).
 "$top/bench/gdb.sh" "$build" || exit 1
+
+# ---- 6. kernel debugger -------------------------------------------------------
+# kzdb symbol loading and ::dis against gdb on the same files (bench/dbg.sh).
+"$top/bench/dbg.sh" "$build" || exit 1
