@@ -27,7 +27,7 @@ DEB_PKGS := gcc make libc6-dev binutils libcmocka-dev expect clang \
 	    libclang-rt-14-dev libedit-dev qemu-system-x86 hyperfine lz4 elfutils \
 	    mandoc acpica-tools procps time \
 	    libncurses-dev libvterm-dev tmux iproute2 iputils-ping gdb linux-perf \
-	    libelf-dev libdwarf-dev libcapstone-dev
+	    libelf-dev libdwarf-dev libcapstone-dev python3
 
 # One library of everything but the programs' mains; programs and tests
 # link what they use from it.
