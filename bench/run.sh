@@ -45,6 +45,9 @@
 # 6. kzdb: symbols loaded per second and ::dis instructions per second,
 #    beside gdb on the same files (bench/dbg.sh).
 #
+# 7. console: throughput of a `count` flood and keystroke echo latency,
+#    zone console beside QEMU's serial chardev socket (bench/console.sh).
+#
 # Environment: KZ_BENCH_RUNS (hyperfine runs, default 30).
 # Needs: hyperfine, qemu-system-x86_64 (qemu-system-x86), /usr/bin/time
 # (time); installs nothing itself (make deps does).
@@ -203,3 +206,7 @@ printf '  (peak RSS of an autopoweroff run, /usr/bin/time: kzhost %s MiB, qemu %
 # ---- 6. kernel debugger -------------------------------------------------------
 # kzdb symbol loading and ::dis against gdb on the same files (bench/dbg.sh).
 "$top/bench/dbg.sh" "$build" || exit 1
+
+# ---- 7. console -----------------------------------------------------------------
+# Zone console against QEMU's serial chardev socket (bench/console.sh).
+"$top/bench/console.sh" "$build" || exit 1
