@@ -52,7 +52,11 @@ z = "kzbenchdbg"
 
 def cleanup():
     subprocess.run([f"{bin_}/zoneadm", "-z", z, "halt"], env=env, capture_output=True)
-    shutil.rmtree(work, ignore_errors=True)
+    # A zone's kzhost may still be writing its log and state as it ends.
+    for _ in range(20):
+        shutil.rmtree(work, ignore_errors=True)
+        if not os.path.exists(work): break
+        time.sleep(0.25)
 
 def die(msg):
     print(f"dbg: {msg}", file=sys.stderr); cleanup(); sys.exit(1)

@@ -60,7 +60,11 @@ def cleanup():
             if f == "kzhost.pid":
                 try: os.kill(int(open(os.path.join(d, f)).read()), 9)
                 except (OSError, ValueError): pass
-    shutil.rmtree(work, ignore_errors=True)
+    # A zone's kzhost may still be writing its log and state as it ends.
+    for _ in range(20):
+        shutil.rmtree(work, ignore_errors=True)
+        if not os.path.exists(work): break
+        time.sleep(0.25)
 
 def die(msg):
     print(f"gdb-stub: {msg}", file=sys.stderr); cleanup(); sys.exit(1)
