@@ -3,6 +3,8 @@
 #   unit tests:   build/tests/test_* and their ASan/UBSan twins
 #   expect tests: tests/expect/*.exp against build/bin (KZ_BIN)
 #   fuzz corpus:  each fuzz target over its seed corpus plus a short run
+#   linux:        Debian's kernel via PVH and the bzImage protocol
+#                 (tests/linux/check-linux.sh; KZ_SKIP_LINUX=1 skips it)
 # Output of a failing test is shown; passing tests print one line each.
 set -u
 build=${1:-build}
