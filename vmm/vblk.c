@@ -185,17 +185,7 @@ static void vblk_notify(struct virtio_dev *vd, unsigned qi)
 	struct virtq *q = &vd->vq[qi];
 	bool pushed = false;
 
-	for (;;) {
-		int rc = virtq_pop(q, virtio_mem(vd), &b->chain);
-		if (rc < 0) {
-			virtio_queue_broken(vd, qi);
-			break;
-		}
-		if (rc == 0) {
-			if (!virtq_enable_notify(q))
-				break;
-			continue;
-		}
+	while (virtio_queue_pop(vd, qi, &b->chain) > 0) {
 		virtq_push(q, b->chain.head, vblk_request(b, &b->chain));
 		pushed = true;
 	}

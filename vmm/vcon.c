@@ -37,17 +37,8 @@ static void vcon_deliver(struct virtio_dev *vd)
 	struct virtq *q = &vd->vq[Q_RX];
 	bool pushed = false;
 
-	while (c->count && virtio_driver_ok(vd) && q->ready) {
-		int rc = virtq_pop(q, virtio_mem(vd), &c->chain);
-		if (rc < 0) {
-			virtio_queue_broken(vd, Q_RX);
-			break;
-		}
-		if (rc == 0) {
-			if (!virtq_enable_notify(q))
-				break;
-			continue;
-		}
+	while (c->count && virtio_driver_ok(vd) && q->ready &&
+	       virtio_queue_pop(vd, Q_RX, &c->chain) > 0) {
 		uint32_t done = 0;
 		while (c->count && done < c->chain.in_len) {
 			uint32_t run = RING - c->head;
@@ -74,17 +65,7 @@ static void vcon_transmit(struct virtio_dev *vd)
 	struct virtq *q = &vd->vq[Q_TX];
 	bool pushed = false;
 
-	for (;;) {
-		int rc = virtq_pop(q, virtio_mem(vd), &c->chain);
-		if (rc < 0) {
-			virtio_queue_broken(vd, Q_TX);
-			break;
-		}
-		if (rc == 0) {
-			if (!virtq_enable_notify(q))
-				break;
-			continue;
-		}
+	while (virtio_queue_pop(vd, Q_TX, &c->chain) > 0) {
 		for (uint32_t off = 0; off < c->chain.out_len;) {
 			uint32_t n = virtq_chain_read(&c->chain, off, c->buf,
 						      sizeof(c->buf));

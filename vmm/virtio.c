@@ -115,6 +115,23 @@ void virtio_queue_broken(struct virtio_dev *vd, unsigned q)
 	raise_irq(vd, VIRTIO_INT_CONFIG);
 }
 
+int virtio_queue_pop(struct virtio_dev *vd, unsigned q,
+		     struct virtq_chain *chain)
+{
+	struct virtq *vq = &vd->vq[q];
+	for (;;) {
+		int rc = virtq_pop(vq, virtio_mem(vd), chain);
+		if (rc < 0) {
+			virtio_queue_broken(vd, q);
+			return -1;
+		}
+		if (rc > 0)
+			return 1;
+		if (!virtq_enable_notify(vq))
+			return 0;
+	}
+}
+
 static void kick(struct virtio_dev *vd, unsigned q)
 {
 	uint64_t one = 1;

@@ -103,6 +103,14 @@ const struct vmm_mem *virtio_mem(const struct virtio_dev *vd);
 void virtio_queue_interrupt(struct virtio_dev *vd, unsigned q);
 /* Queue q failed a ring rule: stop it and ask the driver for a reset. */
 void virtio_queue_broken(struct virtio_dev *vd, unsigned q);
+/*
+ * The next request on queue q: 1 with chain filled; 0 when the queue is
+ * empty (notifications are re-enabled first and the queue checked again,
+ * so a buffer the driver adds meanwhile is not missed); -1 when the driver
+ * broke the queue (the device is then marked as needing a reset).
+ */
+int virtio_queue_pop(struct virtio_dev *vd, unsigned q,
+		     struct virtq_chain *chain);
 /* Watch another fd on the device's I/O thread (backend create only). */
 int virtio_watch(struct virtio_dev *vd, int fd, uint32_t events,
 		 virtio_watch_fn fn) __attribute__((warn_unused_result));

@@ -128,16 +128,9 @@ static void vnet_rx(struct virtio_dev *vd)
 		return;
 	}
 	for (;;) {
-		int rc = virtq_pop(q, virtio_mem(vd), &n->chain);
-		if (rc < 0) {
-			virtio_queue_broken(vd, Q_RX);
-			rx_watch(vd, false);
-			break;
-		}
-		if (rc == 0) {
-			if (virtq_enable_notify(q))
-				continue;
-			/* No buffers: stop reading until the driver kicks. */
+		if (virtio_queue_pop(vd, Q_RX, &n->chain) <= 0) {
+			/* No buffers (or a broken queue): stop reading until
+			 * the driver kicks. */
 			rx_watch(vd, false);
 			break;
 		}
@@ -185,17 +178,7 @@ static void vnet_tx(struct virtio_dev *vd)
 	struct virtq *q = &vd->vq[Q_TX];
 	bool pushed = false;
 
-	for (;;) {
-		int rc = virtq_pop(q, virtio_mem(vd), &n->chain);
-		if (rc < 0) {
-			virtio_queue_broken(vd, Q_TX);
-			break;
-		}
-		if (rc == 0) {
-			if (!virtq_enable_notify(q))
-				break;
-			continue;
-		}
+	while (virtio_queue_pop(vd, Q_TX, &n->chain) > 0) {
 		uint32_t out = n->chain.out_len;
 		uint32_t len = out > HDR_LEN ? out - HDR_LEN : 0;
 		if (len > FRAME_MAX)
