@@ -16,25 +16,7 @@
 
 #define RAM (64u << 10)
 static uint8_t ram[RAM];
-
-static int f_read(struct kz_target *t, uint64_t pa, void *buf, size_t len)
-{
-	(void)t;
-	if (pa > RAM || len > RAM - pa)
-		return -EFAULT;
-	memcpy(buf, ram + pa, len);
-	return 0;
-}
-
-static int f_write(struct kz_target *t, uint64_t pa, const void *buf,
-		   size_t len)
-{
-	(void)t;
-	if (pa > RAM || len > RAM - pa)
-		return -EFAULT;
-	memcpy(ram + pa, buf, len);
-	return 0;
-}
+#include "../unit/fake_ram.h"
 
 static int f_regs(struct kz_target *t, unsigned cpu, struct kz_regs *r)
 {
@@ -55,7 +37,7 @@ static unsigned f_ncpus(struct kz_target *t)
 
 static const struct kz_target_ops ops = {
 	.name = "fuzz", .ncpus = f_ncpus, .get_regs = f_regs,
-	.read_phys = f_read, .write_phys = f_write,
+	.read_phys = fake_ram_read, .write_phys = fake_ram_write,
 };
 static struct kz_target tgt = { .ops = &ops };
 

@@ -26,30 +26,12 @@
 #define RAM (8u << 20)
 #define HH 0xFFFFFFFF80000000ULL
 static uint8_t *ram;
+#include "fake_ram.h"
 static struct kz_regs regs;
 static char outbuf[1 << 18];
 static size_t outlen;
 static struct dbg *d;
 static uint64_t sym_panic, sym_shell, sym_msgbuf, sym_ticks;
-
-static int fake_read(struct kz_target *t, uint64_t pa, void *buf, size_t len)
-{
-	(void)t;
-	if (pa > RAM || len > RAM - pa)
-		return -EFAULT;
-	memcpy(buf, ram + pa, len);
-	return 0;
-}
-
-static int fake_write(struct kz_target *t, uint64_t pa, const void *buf,
-		      size_t len)
-{
-	(void)t;
-	if (pa > RAM || len > RAM - pa)
-		return -EFAULT;
-	memcpy(ram + pa, buf, len);
-	return 0;
-}
 
 static int fake_regs(struct kz_target *t, unsigned cpu, struct kz_regs *r)
 {
@@ -70,7 +52,7 @@ static unsigned fake_ncpus(struct kz_target *t)
 
 static const struct kz_target_ops fake_ops = {
 	.name = "fake", .ncpus = fake_ncpus, .get_regs = fake_regs,
-	.read_phys = fake_read, .write_phys = fake_write,
+	.read_phys = fake_ram_read, .write_phys = fake_ram_write,
 };
 static struct kz_target tgt = { .ops = &fake_ops };
 

@@ -23,6 +23,7 @@
 #define HH 0xFFFFFFFF80000000ULL
 
 static uint8_t ram[RAM];
+#include "fake_ram.h"
 static struct kz_regs cpu_regs[2];
 static struct kz_fpu cpu_fpu[2];
 static struct kz_event pending;
@@ -61,25 +62,6 @@ static int f_set_fpu(struct kz_target *t, unsigned c, const struct kz_fpu *f)
 {
 	(void)t;
 	cpu_fpu[c] = *f;
-	return 0;
-}
-
-static int f_read(struct kz_target *t, uint64_t pa, void *buf, size_t len)
-{
-	(void)t;
-	if (pa > RAM || len > RAM - pa)
-		return -EFAULT;
-	memcpy(buf, ram + pa, len);
-	return 0;
-}
-
-static int f_write(struct kz_target *t, uint64_t pa, const void *buf,
-		   size_t len)
-{
-	(void)t;
-	if (pa > RAM || len > RAM - pa)
-		return -EFAULT;
-	memcpy(ram + pa, buf, len);
 	return 0;
 }
 
@@ -171,7 +153,7 @@ static int f_wait(struct kz_target *t, struct kz_event *ev, int ms)
 static const struct kz_target_ops fake_ops = {
 	.name = "fake", .ncpus = f_ncpus, .get_regs = f_get_regs,
 	.set_regs = f_set_regs, .get_fpu = f_get_fpu, .set_fpu = f_set_fpu,
-	.read_phys = f_read, .write_phys = f_write, .stop = f_stop,
+	.read_phys = fake_ram_read, .write_phys = fake_ram_write, .stop = f_stop,
 	.resume = f_resume, .step = f_step, .set_break = f_set_break,
 	.clear_break = f_clear_break, .wait_event = f_wait,
 };

@@ -15,26 +15,8 @@
 
 #define RAM (4u << 20)
 static uint8_t ram[RAM];
+#include "fake_ram.h"
 static struct kz_regs regs;
-
-static int fake_read(struct kz_target *t, uint64_t pa, void *buf, size_t len)
-{
-	(void)t;
-	if (pa > RAM || len > RAM - pa)
-		return -EFAULT;
-	memcpy(buf, ram + pa, len);
-	return 0;
-}
-
-static int fake_write(struct kz_target *t, uint64_t pa, const void *buf,
-		      size_t len)
-{
-	(void)t;
-	if (pa > RAM || len > RAM - pa)
-		return -EFAULT;
-	memcpy(ram + pa, buf, len);
-	return 0;
-}
 
 static int fake_regs(struct kz_target *t, unsigned cpu, struct kz_regs *r)
 {
@@ -47,7 +29,7 @@ static int fake_regs(struct kz_target *t, unsigned cpu, struct kz_regs *r)
 
 static const struct kz_target_ops fake_ops = {
 	.name = "fake", .get_regs = fake_regs,
-	.read_phys = fake_read, .write_phys = fake_write,
+	.read_phys = fake_ram_read, .write_phys = fake_ram_write,
 };
 static struct kz_target tgt = { .ops = &fake_ops };
 
