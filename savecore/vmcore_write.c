@@ -22,8 +22,14 @@
  *
  * Called in a forked child whose copy of guest memory no longer changes
  * (savecore.c), or on a stopped machine; it never talks to KVM and never
- * prints.  Guest memory is untrusted: page-table walks and the guest's
- * message buffer are read through bounds-checked helpers, with a budget.
+ * prints.  In that child only this thread exists, and any lock another
+ * kzhost thread held at the fork stays held forever: so nothing here
+ * takes one.  Memory comes from mmap (wmem_*), not the heap (ASan's
+ * allocator has no fork handlers; nor do all of libc's), /proc files are
+ * read with read(2), not stdio, and the time is formatted by hand (glibc's
+ * gmtime_r takes the time-zone lock).  Guest memory is untrusted:
+ * page-table walks and the guest's message buffer are read through
+ * bounds-checked helpers, with a budget.
  */
 #include "vmcore.h"
 #include "kelf.h"
@@ -37,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define PAGE		4096ULL
@@ -89,6 +96,38 @@ struct wctx {
 	char *err;
 	size_t errlen;
 };
+
+/* ---- memory for the writer: mmap, never the heap (see the top) ---- */
+
+static size_t wmem_round(size_t len)
+{
+	return (len + PAGE - 1) & ~(size_t)(PAGE - 1);
+}
+
+/* len bytes, zeroed and page-aligned, or NULL. */
+static void *wmem_alloc(size_t len)
+{
+	void *p = mmap(NULL, wmem_round(len ? len : 1), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* p (old bytes, from wmem_alloc or NULL) grown to len; NULL on failure,
+ * p then still valid. */
+static void *wmem_grow(void *p, size_t old, size_t len)
+{
+	if (!p)
+		return wmem_alloc(len);
+	void *q = mremap(p, wmem_round(old ? old : 1), wmem_round(len),
+			 MREMAP_MAYMOVE);
+	return q == MAP_FAILED ? NULL : q;
+}
+
+static void wmem_free(void *p, size_t len)
+{
+	if (p)
+		munmap(p, wmem_round(len ? len : 1));
+}
 
 /* Start writeback of what was written since the last call, without waiting. */
 static void writeback_start(struct wctx *w)
@@ -164,17 +203,50 @@ static int write_mem(struct wctx *w, const uint8_t *p, uint64_t len)
 static bool private_anon(const void *p, uint64_t len)
 {
 	uintptr_t lo = (uintptr_t)p, hi = lo + len, at = lo;
-	FILE *f = fopen("/proc/self/maps", "re");
-	char line[512];
-	if (!f)
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	size_t cap = 64 * 1024, n = 0;
+	char *maps = fd >= 0 ? wmem_alloc(cap) : NULL;
+	bool whole = maps != NULL;
+	while (whole) {
+		if (n + 1 >= cap) {
+			char *m = wmem_grow(maps, cap, cap * 2);
+			if (!m) {
+				whole = false;
+				break;
+			}
+			maps = m;
+			cap *= 2;
+		}
+		ssize_t got = read(fd, maps + n, cap - 1 - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			whole = false;
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!whole) {
+		wmem_free(maps, cap);
 		return false;
-	while (at < hi && fgets(line, sizeof(line), f)) {
+	}
+	maps[n] = 0;
+	for (char *line = maps, *nl; at < hi && *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (!nl)
+			nl = line + strlen(line) - 1;
 		uintptr_t s, e;
 		char perms[8], path[256] = "";
 		unsigned long long pgoff, inode;
 		unsigned maj, min;
-		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s %llx %x:%x %llu %255[^\n]",
-			   &s, &e, perms, &pgoff, &maj, &min, &inode, path) < 7)
+		char save = nl[1];
+		nl[1] = 0;	/* sscanf reads this line only */
+		int got = sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s %llx %x:%x %llu %255[^\n]",
+				 &s, &e, perms, &pgoff, &maj, &min, &inode, path);
+		nl[1] = save;
+		if (got < 7)
 			break;
 		if (e <= at)
 			continue;
@@ -189,7 +261,7 @@ static bool private_anon(const void *p, uint64_t len)
 			break;
 		at = e;
 	}
-	fclose(f);
+	wmem_free(maps, cap);
 	return at >= hi;
 }
 
@@ -303,7 +375,8 @@ static int add_extent(struct wctx *w, uint64_t pa, uint64_t len, uint64_t off)
 {
 	if (w->next == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 256;
-		struct extent *e = realloc(w->ext, cap * sizeof(*e));
+		struct extent *e = wmem_grow(w->ext, w->cap * sizeof(*e),
+					     cap * sizeof(*e));
 		if (!e)
 			return -ENOMEM;
 		w->ext = e;
@@ -429,7 +502,7 @@ static void msgbuf_panic(const struct vmcore_src *src, const struct kelf *k,
 	    snap_read_virt(&s, va, &h, sizeof(h)) || h.magic != KZ_MSGBUF_MAGIC ||
 	    h.size == 0 || h.size > (1u << 20) || (h.size & (h.size - 1)))
 		return;
-	char *ring = malloc(h.size), *text = malloc(h.size + 1);
+	char *ring = wmem_alloc(h.size), *text = wmem_alloc(h.size + 1);
 	if (!ring || !text || snap_read_virt(&s, va + 16, ring, h.size))
 		goto out;
 	size_t n;
@@ -462,8 +535,8 @@ static void msgbuf_panic(const struct vmcore_src *src, const struct kelf *k,
 		}
 	}
 out:
-	free(ring);
-	free(text);
+	wmem_free(ring, h.size);
+	wmem_free(text, h.size + 1);
 }
 
 /* ---- notes ---- */
@@ -482,7 +555,7 @@ static void nb_put(struct nbuf *b, const void *data, size_t len)
 		size_t cap = b->cap ? b->cap : 4096;
 		while (cap < b->len + len)
 			cap *= 2;
-		uint8_t *p = realloc(b->p, cap);
+		uint8_t *p = wmem_grow(b->p, b->cap, cap);
 		if (!p) {
 			b->failed = true;
 			return;
@@ -603,6 +676,28 @@ static void kvu(struct nbuf *b, const char *key, unsigned long long v)
 	kv(b, key, s);
 }
 
+/*
+ * t as 2026-11-22T07:14:08Z, without gmtime_r (see the top): the civil
+ * date from the day number, as in Howard Hinnant's days_from_civil
+ * inverse, for any t from 1970 on.
+ */
+static void utc_iso8601(time_t t, char *out, size_t outlen)
+{
+	uint64_t secs = t > 0 ? (uint64_t)t : 0;
+	uint64_t days = secs / 86400, sod = secs % 86400;
+	uint64_t z = days + 719468, era = z / 146097;
+	uint64_t doe = z - era * 146097;
+	uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	uint64_t mp = (5 * doy + 2) / 153;
+	unsigned day = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	unsigned month = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	uint64_t year = yoe + era * 400 + (month <= 2);
+	snprintf(out, outlen, "%04llu-%02u-%02uT%02u:%02u:%02uZ",
+		 (unsigned long long)year, month, day, (unsigned)(sod / 3600),
+		 (unsigned)(sod / 60 % 60), (unsigned)(sod % 60));
+}
+
 static int ram_note(struct nbuf *b, const struct vmm_mem *m)
 {
 	uint64_t map[VMM_MEM_MAX_REGIONS * 2];
@@ -644,9 +739,7 @@ static void build_notes(struct wctx *w, struct nbuf *b, struct vmcore_stats *st)
 
 	struct nbuf z = { 0 };
 	char when[64], host[256] = "";
-	struct tm tm;
-	gmtime_r(&src->when, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	utc_iso8601(src->when, when, sizeof(when));
 	gethostname(host, sizeof(host) - 1);
 	kv(&z, "zone", src->zone);
 	kv(&z, "uuid", src->uuid);
@@ -668,7 +761,7 @@ static void build_notes(struct wctx *w, struct nbuf *b, struct vmcore_stats *st)
 	nb_note(b, VMCORE_NOTE_NAME, KZ_NT_ZONE, z.p, z.len, NULL, 0);
 	if (z.failed)
 		b->failed = true;
-	free(z.p);
+	wmem_free(z.p, z.cap);
 	ram_note(b, src->mem);
 	if (w->vmcoreinfo_len)
 		nb_note(b, "VMCOREINFO", 0, w->vmcoreinfo, w->vmcoreinfo_len,
@@ -687,7 +780,8 @@ static int ph_add(struct pbuf *b, uint64_t va, uint64_t pa, uint64_t off,
 {
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 256;
-		Elf64_Phdr *p = realloc(b->p, cap * sizeof(*p));
+		Elf64_Phdr *p = wmem_grow(b->p, b->cap * sizeof(*p),
+					  cap * sizeof(*p));
 		if (!p)
 			return -ENOMEM;
 		b->p = p;
@@ -752,7 +846,7 @@ int vmcore_write(int fd, const struct vmcore_src *src, struct vmcore_stats *st,
 
 	memset(st, 0, sizeof(*st));
 	st->ram_bytes = w.total = src->mem->ram_size;
-	w.pm = malloc(PM_BATCH * sizeof(*w.pm));	/* none: read every page */
+	w.pm = wmem_alloc(PM_BATCH * sizeof(*w.pm));	/* none: read every page */
 	find_runs(&w);
 	st->aliases = w.nruns;
 
@@ -767,7 +861,7 @@ int vmcore_write(int fd, const struct vmcore_src *src, struct vmcore_stats *st,
 	w.fl = fcntl(fd, F_GETFL);
 	w.direct = w.fl >= 0 && !(w.fl & O_DIRECT) &&
 		   fcntl(fd, F_SETFL, w.fl | O_DIRECT) == 0;
-	w.bounce = w.direct ? aligned_alloc(PAGE, WRITE_CHUNK) : NULL;
+	w.bounce = w.direct ? wmem_alloc(WRITE_CHUNK) : NULL;
 	rc = vmm_mem_walk(src->mem, write_region, &w);
 	direct_off(&w);		/* the rest is small and unaligned */
 	if (rc) {
@@ -834,10 +928,10 @@ int vmcore_write(int fd, const struct vmcore_src *src, struct vmcore_stats *st,
 nomem:
 	snprintf(err, errlen, "building the program headers: out of memory");
 out:
-	free(w.bounce);
-	free(w.pm);
-	free(w.ext);
-	free(notes.p);
-	free(ph.p);
+	wmem_free(w.bounce, WRITE_CHUNK);
+	wmem_free(w.pm, PM_BATCH * sizeof(*w.pm));
+	wmem_free(w.ext, w.cap * sizeof(*w.ext));
+	wmem_free(notes.p, notes.cap);
+	wmem_free(ph.p, ph.cap * sizeof(*ph.p));
 	return rc;
 }
