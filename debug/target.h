@@ -44,8 +44,14 @@ struct kz_regs {
 	uint64_t dr[8];		/* dr4, dr5 unused */
 };
 
-/* x87/SSE/AVX state as the XSAVE instruction lays it out. */
+/*
+ * x87/SSE/AVX state as the XSAVE instruction lays it out, with XCR0 in
+ * bytes 464..471 (software-available; XRSTOR ignores them), as Linux's
+ * NT_X86_XSTATE core note and ptrace carry it, so gdb knows which parts
+ * are enabled.  0 there: unknown.
+ */
 #define KZ_XSAVE_MAX 4096
+#define KZ_XSAVE_XCR0_OFF 464
 struct kz_fpu {
 	uint32_t size;		/* bytes valid in xsave */
 	uint8_t xsave[KZ_XSAVE_MAX];

@@ -632,6 +632,10 @@ static void cpu_notes(struct nbuf *b, const struct vmcore_src *src, unsigned i)
 	nb_note(b, "CORE", NT_PRSTATUS, &ps, sizeof(ps), NULL, 0);
 	if (ps.fpvalid)
 		nb_note(b, "CORE", NT_PRFPREG, f->xsave, 512, NULL, 0);
+	/* The whole XSAVE area, for gdb's AVX registers: after PRSTATUS,
+	 * where gdb looks for a thread's notes. */
+	if (ps.fpvalid && f->size > 512)
+		nb_note(b, "LINUX", NT_X86_XSTATE, f->xsave, f->size, NULL, 0);
 
 	struct vmcore_cpu c = {
 		.version = VMCORE_CPU_VERSION, .cpu = i,

@@ -178,6 +178,13 @@ static int live_get_fpu(struct kz_target *t, unsigned cpu, struct kz_fpu *f)
 	_Static_assert(sizeof(x.region) <= KZ_XSAVE_MAX, "xsave area");
 	f->size = sizeof(x.region);
 	memcpy(f->xsave, x.region, sizeof(x.region));
+	/* XCR0 in the software bytes, as Linux's NT_X86_XSTATE has it. */
+	struct kvm_xcrs xcrs;
+	if (ioctl(fd, KVM_GET_XCRS, &xcrs) == 0)
+		for (unsigned i = 0; i < xcrs.nr_xcrs && i < KVM_MAX_XCRS; i++)
+			if (xcrs.xcrs[i].xcr == 0)
+				memcpy(f->xsave + KZ_XSAVE_XCR0_OFF,
+				       &xcrs.xcrs[i].value, 8);
 	return 0;
 }
 
