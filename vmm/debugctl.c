@@ -210,7 +210,7 @@ int vmm_dbg_step(struct vmm_vm *vm, unsigned cpu)
 		return rc;
 	pthread_mutex_lock(&vm->lock);
 	v->step_pending = true;
-	pthread_cond_broadcast(&vm->cond);
+	pthread_cond_signal(&v->wake);
 	pthread_mutex_unlock(&vm->lock);
 	rc = wait_step_done(vm, v);
 	int rc2 = vmm_dbg_apply(v, false);

@@ -82,44 +82,72 @@ struct msr_set {
 static const uint32_t base_msrs[3] = { MSR_FS_BASE, MSR_GS_BASE,
 				       MSR_KERNEL_GS_BASE };
 
+/*
+ * The vCPU's registers into *out, from its cache when it has not run
+ * since (vm.h).  Under the machine's lock: two debuggers' threads may ask
+ * at once, and the vCPU cannot leave its pause while the lock is held.
+ */
+static int live_fetch(struct kz_target *t, unsigned cpu,
+		      struct vmm_regcache *out)
+{
+	struct vmm_vm *vm = live_vm(t);
+	if (cpu >= vm->ncpus || vm->vcpus[cpu].fd < 0)
+		return -EINVAL;
+	struct vmm_vcpu *v = &vm->vcpus[cpu];
+	int rc = 0;
+	pthread_mutex_lock(&vm->lock);
+	if (!(vm->pause_depth > 0 || vm->stop != VMM_STOP_NONE)) {
+		rc = -EBUSY;
+	} else if (!v->regcache.valid) {
+		struct msr_set m = { .hdr.nmsrs = 3 };
+		for (unsigned i = 0; i < 3; i++)
+			m.e[i].index = base_msrs[i];
+		if (ioctl(v->fd, KVM_GET_REGS, &v->regcache.g) < 0 ||
+		    ioctl(v->fd, KVM_GET_SREGS, &v->regcache.s) < 0 ||
+		    ioctl(v->fd, KVM_GET_DEBUGREGS, &v->regcache.d) < 0)
+			rc = -errno;
+		else if (ioctl(v->fd, KVM_GET_MSRS, &m) != 3)
+			rc = -EIO;
+		for (unsigned i = 0; i < 3 && !rc; i++)
+			v->regcache.msr[i] = m.e[i].data;
+		v->regcache.valid = rc == 0;
+	}
+	if (!rc)
+		*out = v->regcache;
+	pthread_mutex_unlock(&vm->lock);
+	return rc;
+}
+
 static int live_get_regs(struct kz_target *t, unsigned cpu, struct kz_regs *r)
 {
-	struct kvm_regs g;
-	struct kvm_sregs s;
-	struct kvm_debugregs d;
-	struct msr_set m = { .hdr.nmsrs = 3 };
-	int fd = live_vcpu_fd(t, cpu);
-	if (fd < 0)
-		return fd;
-	for (unsigned i = 0; i < 3; i++)
-		m.e[i].index = base_msrs[i];
-	if (ioctl(fd, KVM_GET_REGS, &g) < 0 || ioctl(fd, KVM_GET_SREGS, &s) < 0 ||
-	    ioctl(fd, KVM_GET_DEBUGREGS, &d) < 0)
-		return -errno;
-	if (ioctl(fd, KVM_GET_MSRS, &m) != 3)
-		return -EIO;
-
+	struct vmm_regcache c;
+	int rc = live_fetch(t, cpu, &c);
+	if (rc)
+		return rc;
+	const struct kvm_regs *g = &c.g;
+	const struct kvm_sregs *s = &c.s;
+	const struct kvm_debugregs *d = &c.d;
 	memset(r, 0, sizeof(*r));
-	r->rax = g.rax; r->rbx = g.rbx; r->rcx = g.rcx; r->rdx = g.rdx;
-	r->rsi = g.rsi; r->rdi = g.rdi; r->rbp = g.rbp; r->rsp = g.rsp;
-	r->r8 = g.r8; r->r9 = g.r9; r->r10 = g.r10; r->r11 = g.r11;
-	r->r12 = g.r12; r->r13 = g.r13; r->r14 = g.r14; r->r15 = g.r15;
-	r->rip = g.rip; r->rflags = g.rflags;
-	seg_to_kz(&r->cs, &s.cs); seg_to_kz(&r->ds, &s.ds);
-	seg_to_kz(&r->es, &s.es); seg_to_kz(&r->fs, &s.fs);
-	seg_to_kz(&r->gs, &s.gs); seg_to_kz(&r->ss, &s.ss);
-	seg_to_kz(&r->tr, &s.tr); seg_to_kz(&r->ldtr, &s.ldt);
-	r->gdt.base = s.gdt.base; r->gdt.limit = s.gdt.limit;
-	r->idt.base = s.idt.base; r->idt.limit = s.idt.limit;
-	r->cr0 = s.cr0; r->cr2 = s.cr2; r->cr3 = s.cr3; r->cr4 = s.cr4;
-	r->cr8 = s.cr8; r->efer = s.efer; r->apic_base = s.apic_base;
-	r->fs_base = m.e[0].data;
-	r->gs_base = m.e[1].data;
-	r->kernel_gs_base = m.e[2].data;
+	r->rax = g->rax; r->rbx = g->rbx; r->rcx = g->rcx; r->rdx = g->rdx;
+	r->rsi = g->rsi; r->rdi = g->rdi; r->rbp = g->rbp; r->rsp = g->rsp;
+	r->r8 = g->r8; r->r9 = g->r9; r->r10 = g->r10; r->r11 = g->r11;
+	r->r12 = g->r12; r->r13 = g->r13; r->r14 = g->r14; r->r15 = g->r15;
+	r->rip = g->rip; r->rflags = g->rflags;
+	seg_to_kz(&r->cs, &s->cs); seg_to_kz(&r->ds, &s->ds);
+	seg_to_kz(&r->es, &s->es); seg_to_kz(&r->fs, &s->fs);
+	seg_to_kz(&r->gs, &s->gs); seg_to_kz(&r->ss, &s->ss);
+	seg_to_kz(&r->tr, &s->tr); seg_to_kz(&r->ldtr, &s->ldt);
+	r->gdt.base = s->gdt.base; r->gdt.limit = s->gdt.limit;
+	r->idt.base = s->idt.base; r->idt.limit = s->idt.limit;
+	r->cr0 = s->cr0; r->cr2 = s->cr2; r->cr3 = s->cr3; r->cr4 = s->cr4;
+	r->cr8 = s->cr8; r->efer = s->efer; r->apic_base = s->apic_base;
+	r->fs_base = c.msr[0];
+	r->gs_base = c.msr[1];
+	r->kernel_gs_base = c.msr[2];
 	for (unsigned i = 0; i < 4; i++)
-		r->dr[i] = d.db[i];
-	r->dr[6] = d.dr6;
-	r->dr[7] = d.dr7;
+		r->dr[i] = d->db[i];
+	r->dr[6] = d->dr6;
+	r->dr[7] = d->dr7;
 	return 0;
 }
 
@@ -133,6 +161,9 @@ static int live_set_regs(struct kz_target *t, unsigned cpu,
 	int fd = live_vcpu_fd(t, cpu);
 	if (fd < 0)
 		return fd;
+	pthread_mutex_lock(&live_vm(t)->lock);
+	live_vm(t)->vcpus[cpu].regcache.valid = false;
+	pthread_mutex_unlock(&live_vm(t)->lock);
 	/* Start from the current sregs: they carry the interrupt bitmap. */
 	if (ioctl(fd, KVM_GET_SREGS, &s) < 0 ||
 	    ioctl(fd, KVM_GET_DEBUGREGS, &d) < 0)

@@ -112,6 +112,7 @@ int vmm_vcpu_create(struct vmm_vm *vm, struct vmm_vcpu *vcpu, unsigned id)
 	vcpu->vm = vm;
 	vcpu->id = id;
 	vcpu->run = NULL;
+	vcpu->regcache.valid = false;
 	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
 	if (vcpu->fd < 0)
 		return -errno;
@@ -308,11 +309,12 @@ static bool vcpu_park(struct vmm_vcpu *vcpu)
 		pthread_cond_broadcast(&vm->cond);
 		while (vm->pause_depth && !vcpu->step_pending &&
 		       vm->stop == VMM_STOP_NONE)
-			pthread_cond_wait(&vm->cond, &vm->lock);
+			pthread_cond_wait(&vcpu->wake, &vm->lock);
 		vm->nactive++;
 		vcpu->parked = false;
 	}
 	stopping = vm->stop != VMM_STOP_NONE;
+	vcpu->regcache.valid = false;	/* it is about to run: see vm.h */
 	pthread_mutex_unlock(&vm->lock);
 	return stopping;
 }
@@ -471,6 +473,7 @@ void *vmm_vcpu_thread(void *arg)
 	pthread_mutex_lock(&vcpu->vm->lock);
 	vcpu->vm->nactive--;
 	pthread_cond_broadcast(&vcpu->vm->cond);
+	pthread_cond_broadcast(&vcpu->vm->ended);
 	pthread_mutex_unlock(&vcpu->vm->lock);
 	this_vcpu = NULL;
 	return NULL;

@@ -150,8 +150,11 @@ int vmm_vm_create(struct vmm_vm *vm, const struct vmm_config *cfg,
 	vm->ncpus = cfg->ncpus;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
-	for (unsigned i = 0; i < VMM_MAX_CPUS; i++)
+	pthread_cond_init(&vm->ended, NULL);
+	for (unsigned i = 0; i < VMM_MAX_CPUS; i++) {
 		vm->vcpus[i].fd = -1;
+		pthread_cond_init(&vm->vcpus[i].wake, NULL);
+	}
 
 	if (cfg->ncpus < 1 || cfg->ncpus > VMM_MAX_CPUS) {
 		snprintf(err, errlen, "%u vCPUs: must be 1 to %u", cfg->ncpus,
@@ -261,6 +264,9 @@ void vmm_vm_destroy(struct vmm_vm *vm)
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
 	vm->kvm_fd = -1;
+	for (unsigned i = 0; i < VMM_MAX_CPUS; i++)
+		pthread_cond_destroy(&vm->vcpus[i].wake);
+	pthread_cond_destroy(&vm->ended);
 	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);
 }
@@ -375,6 +381,7 @@ static int machine_boot(struct vmm_vm *vm, char *err, size_t errlen)
 		if (rc) {
 			vm->stop = VMM_STOP_ERROR;
 			pthread_cond_broadcast(&vm->cond);
+			pthread_cond_broadcast(&vm->ended);
 			pthread_mutex_unlock(&vm->lock);
 			snprintf(err, errlen, "starting vCPU %u: %s", i,
 				 strerror(rc));
@@ -408,7 +415,7 @@ enum vmm_stop_reason vmm_vm_run(struct vmm_vm *vm)
 			vm->console.booted(vm->console_ctx, vm->boots);
 		pthread_mutex_lock(&vm->lock);
 		while (vm->nactive > 0 || vm->stop == VMM_STOP_NONE)
-			pthread_cond_wait(&vm->cond, &vm->lock);
+			pthread_cond_wait(&vm->ended, &vm->lock);
 		enum vmm_stop_reason why = vm->stop;
 		pthread_mutex_unlock(&vm->lock);
 		if (why != VMM_STOP_RESET)
@@ -436,7 +443,15 @@ static void kick_all_locked(struct vmm_vm *vm)
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		if (vm->vcpus[i].thread_started)
 			pthread_kill(vm->vcpus[i].thread, vmm_vcpu_signal());
+	vmm_vm_wake_parked_locked(vm);
 	pthread_cond_broadcast(&vm->cond);
+	pthread_cond_broadcast(&vm->ended);
+}
+
+void vmm_vm_wake_parked_locked(struct vmm_vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		pthread_cond_signal(&vm->vcpus[i].wake);
 }
 
 void vmm_vm_request_stop(struct vmm_vm *vm, enum vmm_stop_reason why,
@@ -480,7 +495,7 @@ void vmm_vm_resume(struct vmm_vm *vm)
 		for (unsigned i = 0; i < vm->ncpus; i++)
 			if (vm->vcpus[i].fd >= 0)
 				(void)ioctl(vm->vcpus[i].fd, KVM_KVMCLOCK_CTRL, 0);
-		pthread_cond_broadcast(&vm->cond);
+		vmm_vm_wake_parked_locked(vm);
 	}
 	pthread_mutex_unlock(&vm->lock);
 }

@@ -9,6 +9,7 @@
 #ifndef KZ_VMM_VM_H
 #define KZ_VMM_VM_H
 
+#include <linux/kvm.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -78,8 +79,29 @@ struct vmm_vcpu {
 	pthread_t thread;
 	bool thread_started;
 	bool parked;		/* in the pause loop, not in KVM_RUN */
+	/*
+	 * What a parked vCPU waits on: signalled when its pause may be
+	 * over (resume, a step for it, a stop).  Its own, so that a step
+	 * of one vCPU wakes that thread and no other.
+	 */
+	pthread_cond_t wake;
 	bool step_pending;	/* run one instruction while paused */
 	uint64_t exits;		/* KVM_RUN returns, for stats */
+	/*
+	 * The registers as the live target last read them (target_live.c).
+	 * A paused vCPU's registers do not change, and a debugger asks for
+	 * them many times per stop (every virtual address is translated
+	 * through CR3): four ioctls each, which cost tens of microseconds
+	 * where KVM emulates.  The vCPU thread clears it before each
+	 * KVM_RUN; a register write clears it too.  Under vm->lock.
+	 */
+	struct vmm_regcache {
+		bool valid;
+		struct kvm_regs g;
+		struct kvm_sregs s;
+		struct kvm_debugregs d;
+		uint64_t msr[3];
+	} regcache;
 };
 
 /* What stopped the machine for a debugger (see vmm/debugctl.c). */
@@ -139,7 +161,8 @@ struct vmm_vm {
 
 	/* Guarded by lock. */
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond;	/* vCPUs parked or gone, events, boots */
+	pthread_cond_t ended;	/* a stop was asked for, or a vCPU ended */
 	unsigned pause_depth;	/* >0: every vCPU must park */
 	unsigned nactive;	/* vCPU threads alive and not parked */
 	enum vmm_stop_reason stop;
@@ -172,6 +195,8 @@ void vmm_vm_request_stop(struct vmm_vm *vm, enum vmm_stop_reason why,
  */
 void vmm_vm_pause(struct vmm_vm *vm);
 void vmm_vm_resume(struct vmm_vm *vm);
+/* Wake every parked vCPU to look at its pause again; vm->lock held. */
+void vmm_vm_wake_parked_locked(struct vmm_vm *vm);
 
 /*
  * Console input from the host side (any thread).  Returns how many bytes
