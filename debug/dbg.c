@@ -20,6 +20,7 @@
  * run (see dbg.h).
  */
 #include "dbg_impl.h"
+#include "kaslr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -827,9 +828,24 @@ static enum dbg_result exec_one(struct dbg *d, char *cmd, unsigned depth)
 	return exec_cmd(d, cmd, depth);
 }
 
+/*
+ * A Linux kernel moved by KASLR: find its slide again before each line
+ * (it changes with every boot; debug/kaslr.c).  Kept when it cannot be
+ * told now, e.g. the machine is running.
+ */
+static void update_slide(struct dbg *d)
+{
+	const struct dbg_sym *text = d->have_syms
+		? dbg_sym_byname(&d->syms, "_text") : NULL;
+	int64_t slide;
+	if (text && kz_kernel_slide(d->t, d->cpu, text->addr, &slide) == 0)
+		d->syms.slide = slide;
+}
+
 enum dbg_result dbg_exec(struct dbg *d, const char *line)
 {
 	size_t n = strlen(line);
+	update_slide(d);
 	if (n > 4096) {
 		dbg_err(d, "line too long");
 		return DBG_ERR;

@@ -261,10 +261,13 @@ static int dc_status(struct dbg *d, const struct dbg_call *c)
 		dbg_printf(d, "entered: %s\n", d->why);
 	if (d->have_syms)
 		dbg_printf(d, "kernel symbols: %s (%zu symbols, %zu line "
-			   "entries%s)\n", d->syms.path, d->syms.nsyms,
-			   d->syms.nlines, d->syms.slide ? ", slid" : "");
+			   "entries)\n", d->syms.path, d->syms.nsyms,
+			   d->syms.nlines);
 	else
 		dbg_printf(d, "kernel symbols: none loaded\n");
+	if (d->syms.slide)
+		dbg_printf(d, "kernel slide (KASLR): 0x%llx\n",
+			   (unsigned long long)d->syms.slide);
 	dbg_printf(d, "breakpoints and watchpoints: %u\n", nbp);
 	return DCMD_OK;
 }

@@ -26,6 +26,7 @@
 #include "dbg.h"
 #include "dbg_host.h"
 #include "gdbstub.h"
+#include "kaslr.h"
 #include "target.h"
 #include "target_live.h"
 
@@ -577,9 +578,25 @@ static void gdb_kill(void *ctx)
 	vmm_vm_request_stop(&z->vm, VMM_STOP_HOST, "killed from gdb");
 }
 
+/* qOffsets: the KASLR slide of a Linux guest (debug/kaslr.c), else 0. */
+static int gdb_text_offset(void *ctx, uint64_t *offset)
+{
+	struct zonehost *z = ctx;
+	uint64_t text;
+	int64_t slide;
+	if (!z->kernel[0] || kz_kernel_file_text(z->kernel, &text) ||
+	    kz_kernel_slide(&z->gdb_target, 0, text, &slide))
+		return -ENOENT;
+	*offset = (uint64_t)slide;
+	if (slide)
+		zlog(z->o->zone, "gdb: kernel slid by 0x%llx (KASLR)",
+		     (unsigned long long)slide);
+	return 0;
+}
+
 static const struct gdb_stub_hooks gdb_hooks = {
 	.attach = gdb_attach, .release = gdb_release, .kill = gdb_kill,
-	.monitor = gdb_monitor,
+	.monitor = gdb_monitor, .text_offset = gdb_text_offset,
 };
 
 static void gdb_start(struct zonehost *z)
