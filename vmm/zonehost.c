@@ -51,6 +51,12 @@ struct zonehost {
 	struct vmm_vm vm;
 	struct zone_config *cfg;
 	char kernel[ZS_PATH_MAX];
+	/*
+	 * Where the debuggers take kernel symbols from: boot/System.map
+	 * when the zone has one (a Linux bzImage carries no symbols), else
+	 * the kernel itself when it is an ELF file; "" for none.
+	 */
+	char symbols[ZS_PATH_MAX];
 	char initrd[ZS_PATH_MAX];
 	char cmdline[4096];
 	struct con_server *con;	/* console ring, log and console.sock */
@@ -189,7 +195,8 @@ static void kmdb_start(struct zonehost *z)
 		return;
 	}
 	const struct dbg_host_opts o = {
-		.target = &z->kmdb_target, .kernel = z->kernel,
+		.target = &z->kmdb_target,
+		.kernel = z->symbols[0] ? z->symbols : NULL,
 		.zone = z->o->zone, .sock_path = path, .ops = &kmdb_ops,
 		.ctx = z,
 	};
@@ -538,7 +545,8 @@ static int gdb_monitor(void *ctx, const char *line, char *out, size_t outlen)
 		gdb_inspect_target(&z->gdb_mon_target, &z->gdb_target);
 		const struct dbg_opts o = {
 			.target = &z->gdb_mon_target, .out = gdb_mon_out,
-			.out_ctx = z, .kernel = z->kernel, .name = z->o->zone,
+			.out_ctx = z, .name = z->o->zone,
+			.kernel = z->symbols[0] ? z->symbols : NULL,
 			.prog = "kmdb",
 		};
 		if (dbg_create(&z->gdb_mon, &o, err, sizeof(err))) {
@@ -763,6 +771,27 @@ static void *ctl_thread(void *arg)
 	return NULL;
 }
 
+static void find_symbols(struct zonehost *z)
+{
+	char map[ZS_PATH_MAX], magic[4] = { 0 };
+	struct stat st;
+	z->symbols[0] = 0;
+	if (zs_path(map, sizeof(map), z->o->root, "zones/%s/boot/System.map",
+		    z->o->zone) == 0 && stat(map, &st) == 0) {
+		snprintf(z->symbols, sizeof(z->symbols), "%s", map);
+		return;
+	}
+	int fd = open(z->kernel, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && pread(fd, magic, 4, 0) == 4 &&
+	    memcmp(magic, "\177ELF", 4) == 0)
+		snprintf(z->symbols, sizeof(z->symbols), "%s", z->kernel);
+	else
+		zlog(z->o->zone, "no kernel symbols: %s is not an ELF file and "
+		     "boot/System.map is missing", z->kernel);
+	if (fd >= 0)
+		close(fd);
+}
+
 static int build_config(struct zonehost *z, struct vmm_config *vc, char *err,
 			size_t errlen)
 {
@@ -776,6 +805,7 @@ static int build_config(struct zonehost *z, struct vmm_config *vc, char *err,
 		snprintf(err, errlen, "zone path too long");
 		return -ENAMETOOLONG;
 	}
+	find_symbols(z);
 	take_kmdb_flag(z);
 	int n = snprintf(z->cmdline, sizeof(z->cmdline), "%s%s%s", c->bootargs,
 			 c->bootargs[0] && z->bootargs[0] ? " " : "",
