@@ -9,6 +9,7 @@
  * answers "not available" on a crash dump.
  */
 #include "dbg_impl.h"
+#include "printk.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -272,6 +273,54 @@ static int dc_status(struct dbg *d, const struct dbg_call *c)
 	return DCMD_OK;
 }
 
+static int msgbuf_vread(void *ctx, uint64_t va, void *buf, size_t len)
+{
+	return dbg_vread(ctx, va, buf, len);
+}
+
+/* One record as dmesg shows it: [seconds.micro] text. */
+static void msgbuf_line(void *ctx, uint64_t seq, uint64_t ts, const char *text,
+			size_t len)
+{
+	struct dbg *d = ctx;
+	char line[KZ_PRINTK_LINE_MAX + 32];
+	size_t o = (size_t)snprintf(line, sizeof(line), "[%5llu.%06llu] ",
+				    (unsigned long long)(ts / 1000000000),
+				    (unsigned long long)(ts % 1000000000 / 1000));
+	(void)seq;
+	for (size_t i = 0; i < len && o < sizeof(line) - 1; i++) {
+		unsigned char ch = (unsigned char)text[i];
+		if (ch == '\n' || ch == '\t' || (ch >= 0x20 && ch < 0x7f))
+			line[o++] = (char)ch;
+	}
+	line[o++] = '\n';
+	dbg_write(d, line, o);
+}
+
+/* A Linux guest's log: its printk ringbuffer (debug/printk.c). */
+static int linux_msgbuf(struct dbg *d)
+{
+	uint64_t rb, prb;
+	char err[192];
+	if (dbg_lookup_name(d, "prb", &prb)) {
+		if (dbg_vread(d, prb, &rb, sizeof(rb))) {
+			dbg_err(d, "failed to read prb at %llx",
+				(unsigned long long)prb);
+			return DCMD_ERR;
+		}
+	} else if (!dbg_lookup_name(d, "printk_rb_static", &rb)) {
+		dbg_err(d, "no kz_msgbuf, prb or printk_rb_static symbol: no "
+			"kernel log this debugger knows");
+		return DCMD_ERR;
+	}
+	if (kz_printk_read(msgbuf_vread, d, rb, msgbuf_line, d, err,
+			   sizeof(err)) < 0) {
+		dbg_err(d, "%s", err);
+		return DCMD_ERR;
+	}
+	return DCMD_OK;
+}
+
 static int dc_msgbuf(struct dbg *d, const struct dbg_call *c)
 {
 	uint64_t base;
@@ -281,11 +330,8 @@ static int dc_msgbuf(struct dbg *d, const struct dbg_call *c)
 	} h;
 	if (c->argc)
 		return DCMD_USAGE;
-	if (!dbg_lookup_name(d, "kz_msgbuf", &base)) {
-		dbg_err(d, "no kz_msgbuf symbol: ::msgbuf reads the built-in "
-			"guest's log (a Linux printk ring is not read yet)");
-		return DCMD_ERR;
-	}
+	if (!dbg_lookup_name(d, "kz_msgbuf", &base))
+		return linux_msgbuf(d);
 	if (dbg_vread(d, base, &h, sizeof(h))) {
 		dbg_err(d, "failed to read kz_msgbuf at %llx",
 			(unsigned long long)base);
@@ -905,7 +951,9 @@ const struct dbg_dcmd dbg_dcmds[] = {
 	{ "status", "", "what is being debugged and how it stopped ($?)",
 	  dc_status, NULL },
 	{ "msgbuf", "", "the guest kernel's message buffer", dc_msgbuf,
-	  "  Reads kz_msgbuf of the built-in guest.\n" },
+	  "  Reads kz_msgbuf of the built-in guest, or a Linux guest's printk\n"
+	  "  ringbuffer (prb or printk_rb_static among the symbols), one\n"
+	  "  record a line with its time stamp, as dmesg shows it.\n" },
 	{ "nm", "[-f]", "list the kernel's symbols (-f: functions only)",
 	  dc_nm, "  addr::nm shows the symbol holding addr.\n" },
 	{ "whatis", "[addr]", "describe an address: symbol, source, mapping",

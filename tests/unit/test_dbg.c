@@ -376,6 +376,51 @@ static void test_msgbuf(void **s)
 	assert_string_equal(run("::msgbuf"), "efghijkl\n");
 }
 
+/*
+ * A Linux guest's log: symbols from a System.map, one finalized record
+ * in a printk ringbuffer at 0x500000 (debug/printk.c has the layout).
+ */
+static void test_msgbuf_linux(void **s)
+{
+	(void)s;
+	char path[] = "/tmp/kz-map.XXXXXX", err[256];
+	static const char map[] = "ffffffff80500000 D printk_rb_static\n";
+	static const char text[] = "Linux version 6.1 (test)";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, map, sizeof(map) - 1), sizeof(map) - 1);
+	close(fd);
+	struct dbg *linux_dbg, *fake = d;
+	const struct dbg_opts o = { .target = &tgt, .out = out, .kernel = path,
+				    .name = "a fake Linux", .prog = "kzdb",
+				    .postmortem = true };
+	assert_int_equal(dbg_create(&linux_dbg, &o, err, sizeof(err)), 0);
+	unlink(path);
+
+	const uint64_t rb = 0x500000, va = HH + rb;
+	memset(ram + rb, 0, 0x1000);
+	put64(rb, 1);				/* count_bits */
+	put64(rb + 8, va + 0x100);		/* descs */
+	put64(rb + 16, va + 0x200);		/* infos */
+	put64(rb + 48, 8);			/* text ring: 256 bytes */
+	put64(rb + 56, va + 0x400);
+	put64(rb + 0x100, 2ULL << 62);		/* id 0, finalized */
+	put64(rb + 0x108, 0);			/* begin, next */
+	put64(rb + 0x110, 0x20);
+	put64(rb + 0x208, 1234567000);		/* ts_nsec */
+	uint16_t len = sizeof(text) - 1;
+	memcpy(ram + rb + 0x210, &len, 2);
+	memcpy(ram + rb + 0x408, text, len);	/* after the block's id 0 */
+
+	d = linux_dbg;
+	assert_string_equal(run("::msgbuf"),
+			    "[    1.234567] Linux version 6.1 (test)\n");
+	put64(rb, 0);				/* not a ringbuffer */
+	assert_non_null(strstr(run("::msgbuf"), "no printk ringbuffer"));
+	d = fake;
+	dbg_destroy(linux_dbg);
+}
+
 static void test_pipeline_and_help(void **s)
 {
 	(void)s;
@@ -423,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_vtop_whatis),
 		cmocka_unit_test(test_regs_stack),
 		cmocka_unit_test(test_msgbuf),
+		cmocka_unit_test(test_msgbuf_linux),
 		cmocka_unit_test(test_pipeline_and_help),
 		cmocka_unit_test(test_no_run_control),
 	};
