@@ -94,13 +94,14 @@ $(BUILD)/asan/bin/$(patsubst main_%.c,%,$(notdir $(1))): $(BUILD)/asan/obj/$(1:.
 endef
 $(foreach m,$(MAINS),$(eval $(call prog_rule,$(m))))
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/lib/libvmm.a
+# The tests' shared fakes (tests/unit/*.h) are prerequisites too.
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/lib/libvmm.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/lib/libvmm.a -lcmocka $(LDLIBS)
 
-$(BUILD)/asan/tests/%: tests/unit/%.c $(BUILD)/asan/lib/libvmm.a
+$(BUILD)/asan/tests/%: tests/unit/%.c $(BUILD)/asan/lib/libvmm.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(ASAN) -o $@ $^ -lcmocka $(LDLIBS)
+	$(CC) $(CFLAGS) $(ASAN) -o $@ $< $(BUILD)/asan/lib/libvmm.a -lcmocka $(LDLIBS)
 
 # Fuzz targets: libFuzzer with ASan/UBSan, over the whole of libvmm.
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(VMM_SRCS) $(HDRS)

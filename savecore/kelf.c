@@ -146,3 +146,68 @@ int kelf_build_id(const struct kelf *k, char *out, size_t outlen)
 	}
 	return -ENOENT;
 }
+
+/*
+ * A "ADDRESS TYPE NAME" line of a System.map for name, over the mapped
+ * text: the first whole-word match.
+ */
+static int map_symbol(const char *p, size_t len, const char *name,
+		      uint64_t *value)
+{
+	size_t nlen = strlen(name);
+	for (size_t i = 0; i < len;) {
+		const char *line = p + i;
+		const char *nl = memchr(line, '\n', len - i);
+		size_t ll = nl ? (size_t)(nl - line) : len - i;
+		i += ll + 1;
+		/* 16 hex digits, space, type, space, name. */
+		if (ll != 19 + nlen || line[16] != ' ' || line[18] != ' ' ||
+		    memcmp(line + 19, name, nlen))
+			continue;
+		uint64_t v = 0;
+		size_t d;
+		for (d = 0; d < 16; d++) {
+			char c = line[d];
+			unsigned x = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+				   : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+				   : 16;
+			if (x == 16)
+				break;
+			v = v << 4 | x;
+		}
+		if (d == 16) {
+			*value = v;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int kelf_file_symbol(const char *path, const char *name, uint64_t *value)
+{
+	struct kelf k;
+	int rc = kelf_open(path, &k);
+	if (rc == 0) {
+		rc = kelf_symbol(&k, name, value, NULL);
+		kelf_close(&k);
+		return rc;
+	}
+	if (rc != -ENOEXEC)
+		return rc;
+	/* Not ELF: a System.map, mapped like the ELF files are. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+		close(fd);
+		return -ENOENT;
+	}
+	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -errno;
+	rc = map_symbol(p, (size_t)st.st_size, name, value);
+	munmap(p, (size_t)st.st_size);
+	return rc;
+}

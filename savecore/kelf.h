@@ -21,6 +21,11 @@ void kelf_close(struct kelf *k);
 /* 0 and the symbol's value (and size), or -ENOENT. */
 int kelf_symbol(const struct kelf *k, const char *name, uint64_t *value,
 		uint64_t *size);
+/*
+ * name's value from the file at path: an ELF kernel's symbol table, or a
+ * System.map.  Maps the file, never allocates (savecore's forked child).
+ */
+int kelf_file_symbol(const char *path, const char *name, uint64_t *value);
 /* The build id as hex into out; -ENOENT when the file has none. */
 int kelf_build_id(const struct kelf *k, char *out, size_t outlen);
 

@@ -125,7 +125,8 @@ static __attribute__((noreturn)) void child_write(
 	signal(SIGINT, SIG_DFL);
 	const struct vmcore_src src = {
 		.mem = &vm->mem, .ncpus = vm->ncpus, .regs = regs, .fpu = fpu,
-		.kernel_path = q->kernel_path, .zone = q->zone,
+		.kernel_path = q->kernel_path, .symbols_path = q->symbols_path,
+		.zone = q->zone,
 		.uuid = q->uuid, .reason = q->reason,
 		.panic_msg = q->panic_msg, .when = time(NULL),
 		.stop_us = read_stop_us, .stop_arg = &stop_fd,

@@ -17,6 +17,7 @@ struct savecore_req {
 	const char *zone;
 	const char *uuid;
 	const char *kernel_path;	/* may be NULL */
+	const char *symbols_path;	/* ELF or System.map; NULL: the kernel */
 	const char *reason;		/* "requested" or "panic" */
 	const char *panic_msg;		/* NULL: from the guest when it can */
 };

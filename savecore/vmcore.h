@@ -85,6 +85,7 @@ struct vmcore_src {
 	const struct kz_regs *regs;	/* [ncpus] */
 	const struct kz_fpu *fpu;	/* [ncpus], or NULL */
 	const char *kernel_path;	/* symbols and build id; may be NULL */
+	const char *symbols_path;	/* ELF or System.map; NULL: kernel_path */
 	/* The zone note. */
 	const char *zone;
 	const char *uuid;

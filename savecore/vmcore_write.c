@@ -33,6 +33,7 @@
  */
 #include "vmcore.h"
 #include "kelf.h"
+#include "printk.h"
 #include "memory.h"
 #include "target.h"
 
@@ -491,15 +492,40 @@ static int snap_read_virt(struct snap *s, uint64_t va, void *buf, size_t len)
  * The built-in guest's panic line, "panic[cpuN]: MSG", the last one in
  * its kz_msgbuf.  Any other guest: nothing.
  */
-static void msgbuf_panic(const struct vmcore_src *src, const struct kelf *k,
-			 char *out, size_t outlen)
+static int snap_vread(void *ctx, uint64_t va, void *buf, size_t len)
+{
+	return snap_read_virt(ctx, va, buf, len);
+}
+
+/* A Linux guest's panic line, from its printk ringbuffer (debug/printk.c). */
+static void linux_panic(struct snap *s, const char *syms, char *out,
+			size_t outlen)
+{
+	uint64_t rb, prb;
+	if (kelf_file_symbol(syms, "prb", &prb) == 0) {
+		if (snap_read_virt(s, prb, &rb, sizeof(rb)))
+			return;
+	} else if (kelf_file_symbol(syms, "printk_rb_static", &rb)) {
+		return;
+	}
+	(void)kz_printk_panic(snap_vread, s, rb, out, outlen);
+}
+
+static void msgbuf_panic(const struct vmcore_src *src, char *out, size_t outlen)
 {
 	struct snap s = { { &snap_ops, NULL }, src };
+	const char *syms = src->symbols_path ? src->symbols_path
+					     : src->kernel_path;
 	uint64_t va;
 	struct { uint32_t magic, size; uint64_t windex; } h;
 
-	if (!src->ncpus || kelf_symbol(k, "kz_msgbuf", &va, NULL) ||
-	    snap_read_virt(&s, va, &h, sizeof(h)) || h.magic != KZ_MSGBUF_MAGIC ||
+	if (!src->ncpus || !syms)
+		return;
+	if (kelf_file_symbol(syms, "kz_msgbuf", &va)) {
+		linux_panic(&s, syms, out, outlen);
+		return;
+	}
+	if (snap_read_virt(&s, va, &h, sizeof(h)) || h.magic != KZ_MSGBUF_MAGIC ||
 	    h.size == 0 || h.size > (1u << 20) || (h.size & (h.size - 1)))
 		return;
 	char *ring = wmem_alloc(h.size), *text = wmem_alloc(h.size + 1);
@@ -727,8 +753,8 @@ static void build_notes(struct wctx *w, struct nbuf *b, struct vmcore_stats *st)
 	if (src->panic_msg)
 		snprintf(st->panic_msg, sizeof(st->panic_msg), "%s",
 			 src->panic_msg);
-	else if (have_kernel && src->reason && strcmp(src->reason, "panic") == 0)
-		msgbuf_panic(src, &k, st->panic_msg, sizeof(st->panic_msg));
+	else if (src->reason && strcmp(src->reason, "panic") == 0)
+		msgbuf_panic(src, st->panic_msg, sizeof(st->panic_msg));
 	if (have_kernel)
 		kelf_close(&k);
 

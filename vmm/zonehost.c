@@ -666,6 +666,7 @@ static int dump_zone(struct zonehost *z, const char *dir,
 	const struct savecore_req q = {
 		.dir = dir, .zone = z->o->zone, .uuid = uuid,
 		.kernel_path = z->kernel,
+		.symbols_path = z->symbols[0] ? z->symbols : NULL,
 		.reason = panicked ? "panic" : "requested",
 	};
 	return savecore_vm(&z->vm, &q, res, err, errlen);

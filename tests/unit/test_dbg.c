@@ -22,6 +22,7 @@
 
 #include "dbg.h"
 #include "target.h"
+#include "fake_printk.h"
 
 #define RAM (8u << 20)
 #define HH 0xFFFFFFFF80000000ULL
@@ -397,20 +398,8 @@ static void test_msgbuf_linux(void **s)
 	assert_int_equal(dbg_create(&linux_dbg, &o, err, sizeof(err)), 0);
 	unlink(path);
 
-	const uint64_t rb = 0x500000, va = HH + rb;
-	memset(ram + rb, 0, 0x1000);
-	put64(rb, 1);				/* count_bits */
-	put64(rb + 8, va + 0x100);		/* descs */
-	put64(rb + 16, va + 0x200);		/* infos */
-	put64(rb + 48, 8);			/* text ring: 256 bytes */
-	put64(rb + 56, va + 0x400);
-	put64(rb + 0x100, 2ULL << 62);		/* id 0, finalized */
-	put64(rb + 0x108, 0);			/* begin, next */
-	put64(rb + 0x110, 0x20);
-	put64(rb + 0x208, 1234567000);		/* ts_nsec */
-	uint16_t len = sizeof(text) - 1;
-	memcpy(ram + rb + 0x210, &len, 2);
-	memcpy(ram + rb + 0x408, text, len);	/* after the block's id 0 */
+	const uint64_t rb = 0x500000;
+	fake_printk_ring(ram + rb, HH + rb, text, 1234567000);
 
 	d = linux_dbg;
 	assert_string_equal(run("::msgbuf"),

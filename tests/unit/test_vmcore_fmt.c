@@ -32,6 +32,7 @@
 #include "memory.h"
 #include "target.h"
 #include "vmcore.h"
+#include "fake_printk.h"
 
 #define RAM (1u << 20)
 #define DIRECT 0xffff800000000000ULL
@@ -409,6 +410,57 @@ static void test_no_heap(void **state)
 #endif
 }
 
+/*
+ * A Linux guest's panic: no panic string given, so the writer finds it
+ * in the guest's printk ringbuffer (symbols from a System.map), without
+ * touching the heap either.
+ */
+static void test_linux_panic(void **state)
+{
+	(void)state;
+	static const char text[] = "Kernel panic - not syncing: boom here";
+	char map[] = "/tmp/kz-map.XXXXXX", err[256];
+	int mfd = mkstemp(map);
+	assert_true(mfd >= 0);
+	static const char line[] = "ffffffff80090000 D printk_rb_static\n";
+	assert_int_equal(write(mfd, line, sizeof(line) - 1), sizeof(line) - 1);
+	close(mfd);
+	const uint64_t rb = 0x90000;
+	fake_printk_ring(ram + rb, KERN + rb, text, 0);
+
+	struct vmcore_stats st;
+	const struct vmcore_src src = {
+		.mem = &mem, .ncpus = 2, .regs = regs, .fpu = fpu,
+		.symbols_path = map, .zone = "fake", .uuid = "u",
+		.reason = "panic", .when = 1700000000,
+	};
+	int fd = memfd_create("vmcore", 0);
+	assert_true(fd >= 0);
+#ifndef __SANITIZE_ADDRESS__
+	heap_calls = 0;
+	heap_watch = 1;
+#endif
+	int rc = vmcore_write(fd, &src, &st, err, sizeof(err));
+#ifndef __SANITIZE_ADDRESS__
+	heap_watch = 0;
+	assert_int_equal(heap_calls, 0);
+#endif
+	unlink(map);
+	memset(ram + rb, 0, 0x1000);
+	if (rc)
+		fail_msg("vmcore_write: %s", err);
+	assert_string_equal(st.panic_msg, "boom here");
+	size_t n = (size_t)st.file_size;
+	uint8_t *f = malloc(n);
+	assert_int_equal(pread(fd, f, n, 0), (ssize_t)n);
+	close(fd);
+	struct kz_target t;
+	assert_int_equal(vmcore_open_mem(f, n, &t, err, sizeof(err)), 0);
+	assert_string_equal(vmcore_field(&t, "panic"), "boom here");
+	t.ops->close(&t);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +469,7 @@ int main(void)
 		cmocka_unit_test(test_broken_files),
 		cmocka_unit_test(test_unbacked_pages),
 		cmocka_unit_test(test_no_heap),
+		cmocka_unit_test(test_linux_panic),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
