@@ -239,8 +239,9 @@ static void run_line(struct dbg_host *h, const char *line)
 /* Console keystrokes while the debugger holds the console. */
 static void console_keys(struct dbg_host *h, const uint8_t *buf, size_t len)
 {
-	for (size_t i = 0; i < len && h->state == H_STOPPED &&
-			   h->fe == F_CONSOLE; i++) {
+	size_t i;
+	for (i = 0; i < len && h->state == H_STOPPED && h->fe == F_CONSOLE;
+	     i++) {
 		uint8_t c = buf[i];
 		if (c == '\r' || c == '\n') {
 			console_write(h, "\n", 1);
@@ -262,6 +263,13 @@ static void console_keys(struct dbg_host *h, const uint8_t *buf, size_t len)
 			console_write(h, (const char *)&c, 1);
 		}
 	}
+	/*
+	 * Keys typed after the line that let the guest go ($q, :c) were
+	 * meant for the guest: they reached us only because the console
+	 * was still ours when they were typed.
+	 */
+	if (i < len && h->o.ops->console_in)
+		h->o.ops->console_in(h->o.ctx, buf + i, len - i);
 }
 
 static void on_break(struct dbg_host *h)

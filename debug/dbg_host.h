@@ -27,6 +27,11 @@ struct dbg_host_ops {
 	void (*console_out)(void *ctx, const char *buf, size_t len);
 	/* Log a line to kzhost's log. */
 	void (*log)(void *ctx, const char *msg);
+	/*
+	 * Console keys that reached the debugger as it let the console go:
+	 * for the guest's console (NULL: they are dropped).
+	 */
+	void (*console_in)(void *ctx, const uint8_t *buf, size_t len);
 };
 
 struct dbg_host_opts {

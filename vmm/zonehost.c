@@ -181,8 +181,17 @@ static void kmdb_log(void *ctx, const char *msg)
 	zlog(z->o->zone, "%s", msg);
 }
 
+static void kmdb_console_in(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct zonehost *z = ctx;
+	size_t took = vmm_vm_console_input(&z->vm, buf, len);
+	__atomic_add_fetch(&z->console_in_bytes, took, __ATOMIC_RELAXED);
+}
+
 static const struct dbg_host_ops kmdb_ops = {
-	kmdb_claim, kmdb_release, kmdb_console_out, kmdb_log,
+	.claim = kmdb_claim, .release = kmdb_release,
+	.console_out = kmdb_console_out, .log = kmdb_log,
+	.console_in = kmdb_console_in,
 };
 
 static void kmdb_start(struct zonehost *z)
