@@ -12,18 +12,28 @@
 #   kzhost/pvh      the ELF vmlinux through its Xen PVH entry point
 #   qemu/pvh        the same vmlinux in QEMU microvm, for comparison (only
 #                   when qemu-system-x86_64 is installed; skipped otherwise)
+#   zone/kaslr      a zone (temporary KZ_ROOT) installed with the bzImage
+#                   and the kernel's System.map, booted with zoneadm; the
+#                   decompressor picks a KASLR slide.  Once the banner is on
+#                   the zone's console: gdb's qOffsets (zoneadm gdb) must
+#                   give a slide that is a multiple of 2 MiB below 1 GiB,
+#                   gdb must read "Linux version" at linux_banner (from the
+#                   System.map) plus that slide, and kzdb must print the
+#                   same slide in ::status and the banner for linux_banner/s
+#                   (skipped when gdb is not installed)
 # Each prints PASS/FAIL with the time from process start to each line; a
 # failure shows the VMM's error line and the last console output.  Ends
 # with "N passed, N failed"; exit status 0 only if nothing failed.
 #
-# Bounds: KZ_LINUX_TIMEOUT seconds for the bzImage (default 2400), 300
-# for the PVH boots.
+# Bounds: KZ_LINUX_TIMEOUT seconds for the bzImage (default 2400; the zone
+# boots the bzImage too), 300 for the PVH boots.
 set -u
 build=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 kdir="$top/$build/linux"
-kzhost="$top/$build/bin/kzhost"
+bin="$top/$build/bin"
+kzhost="$bin/kzhost"
 bz_timeout=${KZ_LINUX_TIMEOUT:-2400}
 pvh_timeout=300
 pass=0
@@ -33,6 +43,7 @@ failed=()
 
 log=$(mktemp -d "${TMPDIR:-/tmp}/kz-linux.XXXXXX")
 vm_pid=
+zroot=
 cleanup() {
 	if [ -n "$vm_pid" ]; then
 		kill "$vm_pid" 2>/dev/null
@@ -40,6 +51,7 @@ cleanup() {
 		kill -9 "$vm_pid" 2>/dev/null
 		wait "$vm_pid" 2>/dev/null
 	fi
+	[ -n "$zroot" ] && zone_down
 	rm -rf "$log"
 }
 trap cleanup EXIT
@@ -148,6 +160,171 @@ if command -v qemu-system-x86_64 >/dev/null; then
 else
 	skip=$((skip + 1))
 	echo "SKIP qemu/pvh           (qemu-system-x86_64 not installed)"
+fi
+
+# ---- zone/kaslr ----
+zone=kaslr
+
+# zrun COMMAND...: run a command of the zone root $zroot, bounded, with its
+# output on stdout.
+zrun() { KZ_ROOT=$zroot timeout 180 "$@" </dev/null 2>&1; }
+
+# ours PID: PID is still a kzhost of the zone root (its command line names
+# $zroot), not some other process that got the number since.
+ours() {
+	tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -qF -- "-R $zroot "
+}
+
+# The zone's kzhost processes (the supervisor and the VM), by their pid
+# files.
+zone_pids() {
+	local pf pid
+	for pf in "$zroot"/run/*/supervisor.pid "$zroot"/run/*/kzhost.pid; do
+		[ -s "$pf" ] || continue
+		pid=$(cat "$pf")
+		ours "$pid" && echo "$pid"
+	done
+}
+
+# zone_down: halt the zone, make sure its processes are gone and remove
+# the zone root; safe to call at any point, and again.
+zone_down() {
+	[ -n "$zroot" ] || return 0
+	local pids pid
+	pids=$(zone_pids)
+	if [ -n "$pids" ]; then
+		KZ_ROOT=$zroot timeout 60 "$bin/zoneadm" -z "$zone" halt \
+			</dev/null >/dev/null 2>&1
+		for _ in $(seq 50); do
+			for pid in $pids; do
+				ours "$pid" && break
+				pid=
+			done
+			[ -z "$pid" ] && break
+			sleep 0.2
+		done
+		for pid in $pids; do
+			ours "$pid" && kill -9 "$pid" 2>/dev/null
+		done
+	fi
+	rm -rf "$zroot"
+	zroot=
+}
+
+# kaslr_check TIMEOUT: the zone/kaslr check (see the top).  Sets why and
+# detail on failure, slide (hex) and t_ver (ms from t0) as found.
+kaslr_check() {
+	local limit=$1 out con banner addr n kslide
+	out=$(zrun "$bin/zonecfg" -z "$zone" "create; select virtual-cpu ncpus=4; \
+set ncpus=1; end; set bootargs=\"$(cmdline "kaslr-$$")\"; \
+select capped-memory physical=4G; set physical=256M; end") ||
+		{ why="zonecfg failed"; detail=$out; return; }
+	out=$(zrun "$bin/zoneadm" -z "$zone" install -k "$kdir/vmlinuz") ||
+		{ why="zoneadm install failed"; detail=$out; return; }
+	cp "$kdir/System.map" "$zroot/zones/$zone/boot/System.map" ||
+		{ why="cannot copy the System.map into the zone"; return; }
+	out=$(zrun "$bin/zoneadm" -z "$zone" boot) ||
+		{ why="zoneadm boot failed"; detail=$out; return; }
+
+	con="$zroot/log/$zone.console"
+	while :; do
+		now=$(now_ms)
+		if grep -aq 'Linux version [0-9]' "$con" 2>/dev/null; then
+			t_ver=$((now - t0))
+			break
+		fi
+		if [ -z "$(zone_pids)" ]; then
+			why="the zone's kzhost exited before the banner"
+			return
+		fi
+		if [ $((now - t0)) -ge $((limit * 1000)) ]; then
+			why="no banner within $limit s"
+			return
+		fi
+		sleep 0.5
+	done
+
+	out=$(zrun gdb -nx -batch -ex "target remote | $bin/zoneadm -z $zone gdb" \
+		-ex 'maint packet qOffsets' -ex detach)
+	slide=$(sed -n 's/^received: "Text=\([0-9a-fA-F]\{1,16\}\);.*/\1/p' <<<"$out")
+	if [ -z "$slide" ]; then
+		why="gdb got no Text= from qOffsets"; detail=$out; return
+	fi
+	n=$((16#$slide))
+	if [ $((n % 0x200000)) -ne 0 ] || [ "$n" -lt 0 ] || [ "$n" -ge $((1 << 30)) ]; then
+		why="qOffsets slide 0x$slide is not a multiple of 2 MiB below 1 GiB"
+		detail=$out; return
+	fi
+	banner=$(awk '$3 == "linux_banner" { print $1; exit }' "$kdir/System.map")
+	[ -n "$banner" ] || { why="no linux_banner in $kdir/System.map"; return; }
+	addr=$(printf '0x%x' $((16#$banner + n)))
+	out=$(zrun gdb -nx -batch -ex "target remote | $bin/zoneadm -z $zone gdb" \
+		-ex "x/s $addr" -ex detach)
+	grep -Eq "^$addr:[[:space:]]+\"Linux version " <<<"$out" || {
+		why="gdb x/s at linux_banner + slide ($addr) is not the banner"
+		detail=$out; return
+	}
+
+	out=$(zrun "$bin/kzdb" -z "$zone" -e '::status; linux_banner/s') || {
+		why="kzdb -e failed"; detail=$out; return
+	}
+	kslide=$(sed -n 's/^kernel slide (KASLR): 0x\([0-9a-fA-F]*\)$/\1/p' <<<"$out")
+	if [ "$n" -ne 0 ] && [ -z "$kslide" ]; then
+		why="kzdb ::status shows no slide (qOffsets 0x$slide)"
+		detail=$out; return
+	fi
+	if [ $((16#${kslide:-0})) -ne "$n" ]; then
+		why="kzdb ::status slide 0x${kslide:-0} differs from qOffsets 0x$slide"
+		detail=$out; return
+	fi
+	grep -Eq '^linux_banner:[[:space:]]+Linux version ' <<<"$out" || {
+		why="kzdb linux_banner/s is not the banner"; detail=$out; return
+	}
+	out=$(zrun "$bin/zoneadm" -z "$zone" halt) ||
+		{ why="zoneadm halt failed"; detail=$out; return; }
+}
+
+kaslr() {
+	local name=zone/kaslr t0 t_ver= now why= detail= slide=
+	t0=$(now_ms)
+	zroot=$(mktemp -d "${TMPDIR:-/tmp}/kz-kaslr.XXXXXX")
+	kaslr_check "$bz_timeout"
+	local tailout zlog
+	tailout=$(tr -d '\r' <"$zroot/log/$zone.console" 2>/dev/null |
+		grep -av '^\[kzhost:' | tail -15)
+	zlog=$(tail -5 "$zroot/log/$zone.log" 2>/dev/null)
+	zone_down
+	now=$(now_ms)
+	local at="banner $(when "$t_ver"), slide "
+	if [ -n "$slide" ]; then at+="0x$slide"; else at+="not found"; fi
+	if [ -z "$why" ]; then
+		pass=$((pass + 1))
+		printf 'PASS %-16s %8s s  (%s in qOffsets and ::status; banner at linux_banner + slide for gdb and kzdb)\n' \
+			"$name" "$(secs $((now - t0)))" "$at"
+	else
+		fail=$((fail + 1))
+		failed+=("$name")
+		printf 'FAIL %-16s %8s s  %s (%s)\n' "$name" "$(secs $((now - t0)))" "$why" "$at"
+		[ -n "$detail" ] && sed 's/^/    > /' <<<"$detail"
+		[ -n "$zlog" ] && sed 's/^/    /' <<<"$zlog"
+		if [ -n "$tailout" ]; then
+			echo "    last console output:"
+			sed 's/^/    | /' <<<"$tailout"
+		else
+			echo "    no console output"
+		fi
+	fi
+}
+
+if ! command -v gdb >/dev/null; then
+	skip=$((skip + 1))
+	echo "SKIP zone/kaslr         (gdb not installed)"
+elif [ ! -x "$bin/zoneadm" ] || [ ! -x "$bin/zonecfg" ] || [ ! -x "$bin/kzdb" ]; then
+	fail=$((fail + 1))
+	failed+=(zone/kaslr)
+	echo "FAIL zone/kaslr: no zonecfg, zoneadm or kzdb in $bin"
+else
+	kaslr
 fi
 
 [ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
