@@ -2,7 +2,7 @@
  * Symbols and source lines of the kernel being debugged.
  *
  * The ELF symbol table gives names and sizes (libelf); the DWARF line
- * tables give file:line for ::dis and ::whatis (libdwarf).  Everything is
+ * tables give file:line for ::dis and ::whatis (dbg_sym_lines.c).  Everything is
  * copied into flat arrays sorted by address (lookups by address are a
  * binary search) plus an index sorted by name, and the libraries' handles
  * are closed before returning: a session keeps no file open.
@@ -15,15 +15,12 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
-#include <libdwarf/dwarf.h>
-#include <libdwarf/libdwarf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define MAX_SYMS	(4u << 20)
-#define MAX_LINES	(16u << 20)
 
 static int str_add(struct dbg_symtab *st, const char *s, size_t *off)
 {
@@ -177,130 +174,6 @@ static int load_elf_syms(struct dbg_symtab *st, Elf *e, char *err,
 	return 0;
 }
 
-static int file_index(struct dbg_symtab *st, const char *name, uint32_t *idx)
-{
-	/* Lines of one CU come in runs of the same file: look back first. */
-	for (size_t i = st->nfiles; i-- > 0 && st->nfiles - i <= 64;)
-		if (strcmp(st->files[i], name) == 0) {
-			*idx = (uint32_t)i;
-			return 0;
-		}
-	if (st->nfiles >= UINT32_MAX - 1)
-		return -E2BIG;
-	char **p = realloc(st->files, (st->nfiles + 1) * sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	st->files = p;
-	if (!(p[st->nfiles] = strdup(name)))
-		return -ENOMEM;
-	*idx = (uint32_t)st->nfiles++;
-	return 0;
-}
-
-static int line_add(struct dbg_symtab *st, size_t *cap, uint64_t addr,
-		    uint32_t file, uint32_t line)
-{
-	if (st->nlines >= MAX_LINES)
-		return -E2BIG;
-	if (st->nlines == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 4096;
-		struct dbg_line *p = realloc(st->lines, ncap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		st->lines = p;
-		*cap = ncap;
-	}
-	st->lines[st->nlines++] = (struct dbg_line){ addr, file, line };
-	return 0;
-}
-
-static int by_line_addr(const void *a, const void *b)
-{
-	const struct dbg_line *x = a, *y = b;
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	/* An end of sequence before a row starting at the same address. */
-	return (y->file == UINT32_MAX) - (x->file == UINT32_MAX);
-}
-
-/* One CU's line table into st; DWARF errors just end this CU. */
-static void cu_lines(struct dbg_symtab *st, Dwarf_Debug dw, Dwarf_Die die,
-		     size_t *cap)
-{
-	Dwarf_Unsigned version;
-	Dwarf_Small count;
-	Dwarf_Line_Context ctx;
-	Dwarf_Line *buf;
-	Dwarf_Signed n;
-	Dwarf_Error e = NULL;
-
-	if (dwarf_srclines_b(die, &version, &count, &ctx, &e) != DW_DLV_OK)
-		return;
-	if (dwarf_srclines_from_linecontext(ctx, &buf, &n, &e) != DW_DLV_OK) {
-		dwarf_srclines_dealloc_b(ctx);
-		return;
-	}
-	for (Dwarf_Signed i = 0; i < n; i++) {
-		Dwarf_Addr addr;
-		Dwarf_Unsigned lineno;
-		Dwarf_Bool end = 0;
-		char *src = NULL;
-		uint32_t fidx;
-		if (dwarf_lineaddr(buf[i], &addr, &e) != DW_DLV_OK ||
-		    dwarf_lineno(buf[i], &lineno, &e) != DW_DLV_OK)
-			continue;
-		(void)dwarf_lineendsequence(buf[i], &end, &e);
-		if (end) {
-			if (line_add(st, cap, addr, UINT32_MAX, 0))
-				break;
-			continue;
-		}
-		if (dwarf_linesrc(buf[i], &src, &e) != DW_DLV_OK)
-			continue;
-		/* The base name: enough to find the line, short on screen. */
-		const char *base = strrchr(src, '/');
-		int rc = file_index(st, base ? base + 1 : src, &fidx);
-		dwarf_dealloc(dw, src, DW_DLA_STRING);
-		if (rc || line_add(st, cap, addr, fidx,
-				   lineno > UINT32_MAX ? UINT32_MAX
-						       : (uint32_t)lineno))
-			break;
-	}
-	dwarf_srclines_dealloc_b(ctx);
-}
-
-static void load_dwarf_lines(struct dbg_symtab *st, int fd)
-{
-	Dwarf_Debug dw;
-	Dwarf_Error e = NULL;
-	size_t cap = 0;
-	if (dwarf_init_b(fd, DW_DLC_READ, DW_GROUPNUMBER_ANY, NULL, NULL, &dw,
-			 &e) != DW_DLV_OK) {
-		if (e)
-			dwarf_dealloc(NULL, e, DW_DLA_ERROR);
-		return;	/* no DWARF: symbols alone */
-	}
-	for (unsigned cus = 0; cus < 1000000; cus++) {
-		Dwarf_Unsigned hlen, abbr, next;
-		Dwarf_Half ver, asz, lsz, osz, type;
-		Dwarf_Sig8 sig;
-		Dwarf_Unsigned toff;
-		Dwarf_Die die = NULL;
-		int rc = dwarf_next_cu_header_d(dw, 1, &hlen, &ver, &abbr, &asz,
-						&osz, &lsz, &sig, &toff, &next,
-						&type, &e);
-		if (rc != DW_DLV_OK)
-			break;
-		if (dwarf_siblingof_b(dw, NULL, 1, &die, &e) != DW_DLV_OK)
-			continue;
-		cu_lines(st, dw, die, &cap);
-		dwarf_dealloc(dw, die, DW_DLA_DIE);
-	}
-	dwarf_finish(dw, &e);
-	if (st->nlines)
-		qsort(st->lines, st->nlines, sizeof(*st->lines), by_line_addr);
-}
-
 void dbg_sym_free(struct dbg_symtab *st)
 {
 	free(st->syms);
@@ -343,7 +216,7 @@ int dbg_sym_load_fd_lines(struct dbg_symtab *st, int fd, bool lines,
 		goto fail;
 	}
 	if (lines)
-		load_dwarf_lines(st, fd);
+		dbg_sym_dwarf_lines(st, fd);
 	return 0;
 fail:
 	dbg_sym_free(st);

@@ -57,6 +57,14 @@ int dbg_sym_load_map(struct dbg_symtab *st, const char *text, size_t len,
 		     char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 void dbg_sym_free(struct dbg_symtab *st);
+/*
+ * DWARF line tables of the ELF file at fd into st (lines, files), read in
+ * a child process (dbg_sym_lines.c says why); none on any failure.
+ */
+void dbg_sym_dwarf_lines(struct dbg_symtab *st, int fd);
+/* The child's answer (wire format in dbg_sym_lines.c) into st's lines
+ * and files: 0, or -EINVAL with st left without any. */
+int dbg_sym_lines_parse(const uint8_t *buf, size_t len, struct dbg_symtab *st);
 
 /* By exact name (slide applied to the result's addr by the caller). */
 const struct dbg_sym *dbg_sym_byname(const struct dbg_symtab *st,

@@ -17,10 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "dbg.h"
+#include "dbg_sym.h"
 #include "target.h"
 #include "fake_printk.h"
 
@@ -410,6 +412,41 @@ static void test_msgbuf_linux(void **s)
 	dbg_destroy(linux_dbg);
 }
 
+/*
+ * Source lines come from a child process (dbg_sym_lines.c): the guest's
+ * own DWARF gives kz_panic's file; a file without DWARF, or garbage
+ * where the child's answer should be, gives no lines and no crash.
+ */
+static void test_lines_child(void **s)
+{
+	(void)s;
+	struct dbg_symtab st;
+	char err[256];
+	const char *file = NULL;
+	unsigned line = 0;
+	assert_int_equal(dbg_sym_load(&st, guest(), err, sizeof(err)), 0);
+	assert_true(st.nlines > 100);
+	assert_true(dbg_sym_line(&st, sym_panic, &file, &line));
+	assert_string_equal(file, "panic.c");
+	assert_true(line > 0);
+	dbg_sym_free(&st);
+
+	memset(&st, 0, sizeof(st));
+	int fd = memfd_create("not-elf", 0);
+	assert_int_equal(write(fd, "garbage", 7), 7);
+	dbg_sym_dwarf_lines(&st, fd);
+	close(fd);
+	assert_int_equal(st.nlines, 0);
+	assert_int_equal(st.nfiles, 0);
+
+	static const uint8_t bad[] = "KZDL\1\0\0\0\3\0\0\0abc\1\0\0\0\0\0\0\0"
+				     "\0\0\0\0\0\0\0\0\7\0\0\0\1\0\0\0";
+	assert_int_equal(dbg_sym_lines_parse(bad, sizeof(bad) - 1, &st),
+			 -EINVAL);	/* file 7 of 1 */
+	assert_null(st.lines);
+	assert_null(st.files);
+}
+
 static void test_pipeline_and_help(void **s)
 {
 	(void)s;
@@ -458,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_regs_stack),
 		cmocka_unit_test(test_msgbuf),
 		cmocka_unit_test(test_msgbuf_linux),
+		cmocka_unit_test(test_lines_child),
 		cmocka_unit_test(test_pipeline_and_help),
 		cmocka_unit_test(test_no_run_control),
 	};
