@@ -22,20 +22,6 @@ int con_log_path(char *buf, size_t len, const char *root, const char *zone)
 	return zs_path(buf, len, root, "log/%s.console", zone);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int con_client_send(int fd, uint8_t type, const void *buf, size_t len)
 {
 	uint8_t frame[CON_FRAME_MAX];
@@ -43,7 +29,7 @@ int con_client_send(int fd, uint8_t type, const void *buf, size_t len)
 	do {
 		size_t n = len > CON_PAYLOAD_MAX ? CON_PAYLOAD_MAX : len;
 		size_t fl = con_frame_put(frame, sizeof(frame), type, p, n);
-		int rc = write_all(fd, frame, fl);
+		int rc = zs_write_all(fd, frame, fl);
 		if (rc)
 			return rc;
 		p += n;

@@ -18,6 +18,7 @@
  * u64 nlines, nlines x struct dbg_line, all host byte order.
  */
 #include "dbg_sym.h"
+#include "store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -171,17 +172,7 @@ static void load_dwarf_lines(struct dbg_symtab *st, int fd)
 
 static int put(int fd, const void *buf, size_t len)
 {
-	const uint8_t *p = buf;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return zs_write_all(fd, buf, len);
 }
 
 static int write_lines(int fd, const struct dbg_symtab *st)

@@ -13,6 +13,7 @@
  * away is a detach.  Touches the machine only through cmd.c.
  */
 #include "gdbstub.h"
+#include "store.h"
 #include "pkt.h"
 
 #include <arpa/inet.h>
@@ -59,20 +60,7 @@ struct session_arg {
 
 static int write_all(void *ctx, const void *buf, size_t len)
 {
-	int fd = *(int *)ctx;
-	const uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == ENOTSOCK)
-			n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return zs_write_all(*(int *)ctx, buf, len);
 }
 
 /* Answer every packet with "E.msg" for a few seconds, then hang up. */

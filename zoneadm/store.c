@@ -23,6 +23,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static const char *const state_names[ZS_NSTATES] = {
@@ -143,6 +144,25 @@ static int fsync_dir_of(const char *path)
 	int rc = fsync(fd) < 0 ? -errno : 0;
 	close(fd);
 	return rc;
+}
+
+int zs_write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == ENOTSOCK)
+			n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 int zs_write_atomic(const char *path, const void *data, size_t len,

@@ -67,6 +67,13 @@ bool zs_name_valid(const char *name, char *err, size_t errlen);
 int zs_path(char *buf, size_t len, const char *root, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/*
+ * All of buf to fd (a socket, pipe or file), through EINTR and short
+ * writes; a socket whose peer is gone gives -EPIPE, not SIGPIPE.
+ * 0 or -errno.
+ */
+int zs_write_all(int fd, const void *buf, size_t len);
+
 /* Write data to path via temp file, fsync, rename; mode for the new file. */
 int zs_write_atomic(const char *path, const void *data, size_t len,
 		    unsigned mode);

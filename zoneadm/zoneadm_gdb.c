@@ -11,6 +11,7 @@
  * time); asking kzhost first only makes the refusal a plain message here.
  */
 #include "ctl.h"
+#include "store.h"
 #include "zoneadm_impl.h"
 
 #include <errno.h>
@@ -42,20 +43,6 @@ static int holder(struct za_ctx *c, char *who, size_t len)
 	return 0;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Copy stdin to the socket and the socket to stdout until either ends. */
 static int bridge(struct za_ctx *c, int sock)
 {
@@ -75,7 +62,7 @@ static int bridge(struct za_ctx *c, int sock)
 			ssize_t n = read(sock, buf, sizeof(buf));
 			if (n <= 0)
 				return 0;	/* kzhost ended the session */
-			if (write_all(STDOUT_FILENO, buf, (size_t)n))
+			if (zs_write_all(STDOUT_FILENO, buf, (size_t)n))
 				return 0;	/* gdb is gone */
 		}
 		if (p[0].revents) {
@@ -86,7 +73,7 @@ static int bridge(struct za_ctx *c, int sock)
 				p[0].fd = -1;
 				continue;
 			}
-			if (write_all(sock, buf, (size_t)n)) {
+			if (zs_write_all(sock, buf, (size_t)n)) {
 				za_err(c, "gdb: the zone's stub went away");
 				return 1;
 			}
