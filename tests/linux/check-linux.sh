@@ -280,6 +280,16 @@ select capped-memory physical=4G; set physical=256M; end") ||
 	grep -Eq '^linux_banner:[[:space:]]+Linux version ' <<<"$out" || {
 		why="kzdb linux_banner/s is not the banner"; detail=$out; return
 	}
+	# The kernel's own log, from its printk ringbuffer: the lines the
+	# console showed, with their time stamps.
+	out=$(zrun "$bin/kzdb" -z "$zone" -e '::msgbuf') || {
+		why="kzdb ::msgbuf failed"; detail=$out; return
+	}
+	grep -Eq '^\[ *[0-9]+\.[0-9]{6}\] Linux version ' <<<"$out" &&
+	grep -Eq "^\\[ *[0-9]+\\.[0-9]{6}\\] Command line: .*kztest=" <<<"$out" || {
+		why="kzdb ::msgbuf lacks the banner or the command line"
+		detail=$(head -20 <<<"$out"); return
+	}
 	out=$(zrun "$bin/zoneadm" -z "$zone" halt) ||
 		{ why="zoneadm halt failed"; detail=$out; return; }
 }
