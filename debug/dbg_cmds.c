@@ -198,11 +198,77 @@ static void frame_line(struct dbg *d, uint64_t pc, uint64_t fp, bool verbose,
 		dbg_printf(d, "%s()\n", sym);
 }
 
+/* Where a walk is: a frame's pc and the rsp and rbp it runs with. */
+struct walk {
+	uint64_t pc, sp, fp;
+};
+
 /*
- * Frame-pointer walk: [rbp] is the caller's rbp, [rbp+8] the return
- * address.  At a function's first instruction (a breakpoint on it) the
- * frame is not built yet: the return address is at [rsp]; one
- * instruction in (after push %rbp) it is at [rsp+8].
+ * One step by the kernel's call frame information (DWARF CFI): the
+ * caller's pc, rsp and rbp.  false where no rule covers pc.  Past the
+ * first frame, pc is a return address: its call is at pc - 1.
+ */
+static bool cfi_step(struct dbg *d, struct walk *w, bool first)
+{
+	if (!d->have_syms)
+		return false;
+	uint64_t at = (first ? w->pc : w->pc - 1) - (uint64_t)d->syms.slide;
+	const struct dbg_unwind *u = dbg_sym_unwind(&d->syms, at);
+	if (!u)
+		return false;
+	uint64_t cfa = (u->cfa_reg == DBG_UW_RSP ? w->sp : w->fp) +
+		       (uint64_t)(int64_t)u->cfa_off;
+	uint64_t ra, fp = w->fp;
+	if (cfa <= w->sp || dbg_vread(d, cfa + (uint64_t)(int64_t)u->ra_off,
+				      &ra, 8))
+		return false;
+	if (u->rbp_saved &&
+	    dbg_vread(d, cfa + (uint64_t)(int64_t)u->rbp_off, &fp, 8))
+		return false;
+	*w = (struct walk){ ra, cfa, fp };
+	return true;
+}
+
+/*
+ * One step by frame pointers: [rbp] is the caller's rbp, [rbp+8] the
+ * return address.  In the first frame at a function's first instruction
+ * (a breakpoint on it) the frame is not built yet: the return address is
+ * at [rsp]; one instruction in (after push %rbp) at [rsp+8].
+ */
+static bool fp_step(struct dbg *d, struct walk *w, bool first)
+{
+	if (first) {
+		uint64_t off = 0, ret;
+		const struct dbg_sym *s = dbg_lookup_addr(d, w->pc, &off);
+		uint8_t op = 0;
+		(void)dbg_vread(d, w->pc, &op, 1);
+		if ((s && off == 0) || op == 0x55) {
+			if (dbg_vread(d, w->sp, &ret, 8))
+				return false;
+			*w = (struct walk){ ret, w->sp + 8, w->fp };
+			return true;
+		}
+		if (s && off == 1) {
+			if (dbg_vread(d, w->sp + 8, &ret, 8) ||
+			    dbg_vread(d, w->sp, &w->fp, 8))
+				return false;
+			*w = (struct walk){ ret, w->sp + 16, w->fp };
+			return true;
+		}
+	}
+	uint64_t f[2];
+	/* Frames grow up the stack: a saved rbp below this one ends it. */
+	if (!w->fp || (w->fp & 7) || w->fp < w->sp ||
+	    dbg_vread(d, w->fp, f, sizeof(f)))
+		return false;
+	*w = (struct walk){ f[1], w->fp + 16, f[0] };
+	return true;
+}
+
+/*
+ * $c: the first frame, then its callers, each step by CFI where the
+ * kernel file has it (a kernel built without frame pointers still
+ * unwinds) and by frame pointers where it has not.
  */
 static int dc_stack(struct dbg *d, const struct dbg_call *c)
 {
@@ -212,35 +278,24 @@ static int dc_stack(struct dbg *d, const struct dbg_call *c)
 		dbg_err(d, "cannot read the registers of cpu %u", d->cpu);
 		return DCMD_ERR;
 	}
-	uint64_t pc = c->have_addr ? c->addr : r.rip;
-	uint64_t fp = r.rbp, off = 0;
-	frame_line(d, pc, c->have_addr ? c->addr : r.rsp, verbose, false);
+	struct walk w = { r.rip, r.rsp, r.rbp };
 	if (c->have_addr) {
 		/* addr::stack walks from a frame pointer the user gives. */
-		fp = c->addr;
-	} else {
-		const struct dbg_sym *s = dbg_lookup_addr(d, pc, &off);
-		uint8_t op = 0;
-		(void)dbg_vread(d, pc, &op, 1);
-		uint64_t ret;
-		if ((s && off == 0) || op == 0x55) {
-			if (!dbg_vread(d, r.rsp, &ret, 8))
-				frame_line(d, ret, r.rsp, verbose, true);
-		} else if (s && off == 1) {
-			if (!dbg_vread(d, r.rsp + 8, &ret, 8))
-				frame_line(d, ret, r.rsp, verbose, true);
-		}
+		frame_line(d, r.rip, c->addr, verbose, false);
+		w = (struct walk){ 0, c->addr, c->addr };
+		for (unsigned i = 0; i < DBG_MAX_FRAMES && fp_step(d, &w, false) &&
+				     w.pc; i++)
+			frame_line(d, w.pc, w.sp - 16, verbose, true);
+		return DCMD_OK;
 	}
-	for (unsigned i = 0; i < DBG_MAX_FRAMES && fp; i++) {
-		uint64_t f[2];
-		if (fp & 7 || dbg_vread(d, fp, f, sizeof(f)))
+	frame_line(d, w.pc, w.sp, verbose, false);
+	for (unsigned i = 0; i < DBG_MAX_FRAMES; i++) {
+		uint64_t sp = w.sp;
+		if (!cfi_step(d, &w, i == 0) && !fp_step(d, &w, i == 0))
 			break;
-		if (!f[1])
+		if (!w.pc || w.sp <= sp)
 			break;
-		frame_line(d, f[1], fp, verbose, true);
-		if (f[0] <= fp)
-			break;	/* frames grow up the stack; anything else ends it */
-		fp = f[0];
+		frame_line(d, w.pc, w.sp, verbose, true);
 	}
 	return DCMD_OK;
 }
@@ -945,9 +1000,10 @@ const struct dbg_dcmd dbg_dcmds[] = {
 	{ "regs", "", "show the current vCPU's registers ($r)", dc_regs, NULL },
 	{ "stack", "[-v]", "stack backtrace of the current vCPU ($c)",
 	  dc_stack,
-	  "  Walks saved frame pointers from %rbp (the built-in guest keeps\n"
-	  "  them).  addr::stack starts from the frame at addr.  -v shows\n"
-	  "  each frame's address.\n" },
+	  "  Unwinds by the kernel's DWARF call frame information where it\n"
+	  "  has it, by saved frame pointers elsewhere.  addr::stack walks\n"
+	  "  frame pointers from the frame at addr.  -v shows each frame's\n"
+	  "  stack address.\n" },
 	{ "status", "", "what is being debugged and how it stopped ($?)",
 	  dc_status, NULL },
 	{ "msgbuf", "", "the guest kernel's message buffer", dc_msgbuf,

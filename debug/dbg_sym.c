@@ -2,7 +2,7 @@
  * Symbols and source lines of the kernel being debugged.
  *
  * The ELF symbol table gives names and sizes (libelf); the DWARF line
- * tables give file:line for ::dis and ::whatis (dbg_sym_lines.c).  Everything is
+ * tables give file:line for ::dis and ::whatis (dbg_sym_dwarf.c).  Everything is
  * copied into flat arrays sorted by address (lookups by address are a
  * binary search) plus an index sorted by name, and the libraries' handles
  * are closed before returning: a session keeps no file open.
@@ -180,6 +180,7 @@ void dbg_sym_free(struct dbg_symtab *st)
 	free(st->byname);
 	free(st->strs);
 	free(st->lines);
+	free(st->unwind);
 	for (size_t i = 0; i < st->nfiles; i++)
 		free(st->files[i]);
 	free(st->files);
@@ -216,7 +217,7 @@ int dbg_sym_load_fd_lines(struct dbg_symtab *st, int fd, bool lines,
 		goto fail;
 	}
 	if (lines)
-		dbg_sym_dwarf_lines(st, fd);
+		dbg_sym_dwarf(st, fd);
 	return 0;
 fail:
 	dbg_sym_free(st);
@@ -370,4 +371,20 @@ bool dbg_sym_line(const struct dbg_symtab *st, uint64_t addr,
 	*file = st->files[l->file];
 	*line = l->line;
 	return true;
+}
+
+const struct dbg_unwind *dbg_sym_unwind(const struct dbg_symtab *st,
+					uint64_t addr)
+{
+	size_t lo = 0, hi = st->nunwind;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (st->unwind[mid].pc <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || st->unwind[lo - 1].cfa_reg == DBG_UW_NONE)
+		return NULL;
+	return &st->unwind[lo - 1];
 }

@@ -1,5 +1,6 @@
 /*
- * Source lines from a kernel's DWARF, read in a child process.
+ * Source lines and unwind rules from a kernel's DWARF, read in a child
+ * process.
  *
  * Why a child: the kernel file is the zone owner's, and Debian 12's
  * libdwarf (20210528) double-frees on some corrupt line tables; inside
@@ -14,8 +15,14 @@
  * symbols.  Where /proc/self/exe cannot be started, nothing is read: no
  * lines, never the risk in-process.
  *
+ * What it reads: the line tables, and the call frame information
+ * (.debug_frame, else .eh_frame) evaluated by libdwarf into rows of an
+ * unwind table (struct dbg_unwind: where the CFA, the return address and
+ * the saved rbp are from each pc on), which is all $c needs.
+ *
  * Wire format on fd 4: "KZDL", u32 nfiles, nfiles x (u32 len, bytes),
- * u64 nlines, nlines x struct dbg_line, all host byte order.
+ * u64 nlines, nlines x struct dbg_line, u64 nunwind, nunwind x struct
+ * dbg_unwind, all host byte order.
  */
 #include "dbg_sym.h"
 #include "store.h"
@@ -136,7 +143,123 @@ static void cu_lines(struct dbg_symtab *st, Dwarf_Debug dw, Dwarf_Die die,
 	dwarf_srclines_dealloc_b(ctx);
 }
 
-static void load_dwarf_lines(struct dbg_symtab *st, int fd)
+/* ---- call frame information: rows of an unwind table ---- */
+
+#define DW_RBP		6
+#define DW_RSP		7
+#define DW_RA		16	/* x86-64's return address column */
+#define MAX_UNWIND	(4u << 20)
+#define MAX_FDE_ROWS	4096
+
+static int unwind_add(struct dbg_symtab *st, size_t *cap,
+		      const struct dbg_unwind *u)
+{
+	if (st->nunwind >= MAX_UNWIND)
+		return -E2BIG;
+	if (st->nunwind == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 1024;
+		struct dbg_unwind *p = realloc(st->unwind, ncap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		st->unwind = p;
+		*cap = ncap;
+	}
+	st->unwind[st->nunwind++] = *u;
+	return 0;
+}
+
+static int by_unwind_pc(const void *a, const void *b)
+{
+	const struct dbg_unwind *x = a, *y = b;
+	if (x->pc != y->pc)
+		return x->pc < y->pc ? -1 : 1;
+	/* The end of one FDE before a row starting at the same pc. */
+	return (y->cfa_reg == DBG_UW_NONE) - (x->cfa_reg == DBG_UW_NONE);
+}
+
+/* Where rule col puts a register at pc: true with off when "at CFA+off". */
+static bool at_cfa(Dwarf_Fde fde, Dwarf_Half col, Dwarf_Addr pc, int32_t *off)
+{
+	Dwarf_Small vt;
+	Dwarf_Signed rel, reg, o;
+	Dwarf_Ptr blk;
+	Dwarf_Addr row, next;
+	Dwarf_Bool more;
+	Dwarf_Error e = NULL;
+	if (dwarf_get_fde_info_for_reg3_b(fde, col, pc, &vt, &rel, &reg, &o,
+					  &blk, &row, &more, &next, &e) !=
+	    DW_DLV_OK)
+		return false;
+	if (vt != DW_EXPR_OFFSET || !rel || reg != DW_FRAME_CFA_COL3 ||
+	    o < INT32_MIN || o > INT32_MAX)
+		return false;
+	*off = (int32_t)o;
+	return true;
+}
+
+/* The rows of one FDE, and a row ending it. */
+static void fde_rows(struct dbg_symtab *st, Dwarf_Fde fde, size_t *cap)
+{
+	Dwarf_Addr low;
+	Dwarf_Unsigned len, blen;
+	Dwarf_Ptr bytes;
+	Dwarf_Off cie_off, fde_off;
+	Dwarf_Signed cie_idx;
+	Dwarf_Error e = NULL;
+	if (dwarf_get_fde_range(fde, &low, &len, &bytes, &blen, &cie_off,
+				&cie_idx, &fde_off, &e) != DW_DLV_OK ||
+	    len == 0 || low + len < low)
+		return;
+	Dwarf_Addr pc = low;
+	for (unsigned i = 0; i < MAX_FDE_ROWS && pc < low + len; i++) {
+		Dwarf_Small vt;
+		Dwarf_Signed rel, reg, off;
+		Dwarf_Ptr blk;
+		Dwarf_Addr row, next;
+		Dwarf_Bool more = 0;
+		struct dbg_unwind u = { .pc = pc, .ra_off = -8 };
+		if (dwarf_get_fde_info_for_cfa_reg3_b(fde, pc, &vt, &rel, &reg,
+						      &off, &blk, &row, &more,
+						      &next, &e) != DW_DLV_OK)
+			break;
+		if (vt == DW_EXPR_OFFSET && (reg == DW_RSP || reg == DW_RBP) &&
+		    off >= INT32_MIN && off <= INT32_MAX) {
+			u.cfa_reg = reg == DW_RSP ? DBG_UW_RSP : DBG_UW_RBP;
+			u.cfa_off = (int32_t)off;
+			if (!at_cfa(fde, DW_RA, pc, &u.ra_off))
+				u.cfa_reg = DBG_UW_NONE;
+			u.rbp_saved = at_cfa(fde, DW_RBP, pc, &u.rbp_off);
+		}
+		if (unwind_add(st, cap, &u))
+			return;
+		if (!more || next <= pc)
+			break;
+		pc = next;
+	}
+	const struct dbg_unwind end = { .pc = low + len };
+	(void)unwind_add(st, cap, &end);
+}
+
+static void load_cfi(struct dbg_symtab *st, Dwarf_Debug dw)
+{
+	Dwarf_Cie *cies;
+	Dwarf_Fde *fdes;
+	Dwarf_Signed nc, nf;
+	Dwarf_Error e = NULL;
+	size_t cap = 0;
+	/* .debug_frame, else .eh_frame. */
+	if (dwarf_get_fde_list(dw, &cies, &nc, &fdes, &nf, &e) != DW_DLV_OK &&
+	    dwarf_get_fde_list_eh(dw, &cies, &nc, &fdes, &nf, &e) != DW_DLV_OK)
+		return;
+	for (Dwarf_Signed i = 0; i < nf; i++)
+		fde_rows(st, fdes[i], &cap);
+	dwarf_fde_cie_list_dealloc(dw, cies, nc, fdes, nf);
+	if (st->nunwind)
+		qsort(st->unwind, st->nunwind, sizeof(*st->unwind),
+		      by_unwind_pc);
+}
+
+static void load_dwarf(struct dbg_symtab *st, int fd)
 {
 	Dwarf_Debug dw;
 	Dwarf_Error e = NULL;
@@ -163,9 +286,10 @@ static void load_dwarf_lines(struct dbg_symtab *st, int fd)
 		cu_lines(st, dw, die, &cap);
 		dwarf_dealloc(dw, die, DW_DLA_DIE);
 	}
-	dwarf_finish(dw, &e);
 	if (st->nlines)
 		qsort(st->lines, st->nlines, sizeof(*st->lines), by_line_addr);
+	load_cfi(st, dw);
+	dwarf_finish(dw, &e);
 }
 
 /* ---- the child: DWARF in, the wire format out ---- */
@@ -186,9 +310,13 @@ static int write_lines(int fd, const struct dbg_symtab *st)
 		if (put(fd, &len, 4) || put(fd, st->files[i], len))
 			return -1;
 	}
-	if (put(fd, &nlines, 8))
+	if (put(fd, &nlines, 8) ||
+	    (nlines && put(fd, st->lines, nlines * sizeof(*st->lines))))
 		return -1;
-	return nlines ? put(fd, st->lines, nlines * sizeof(*st->lines)) : 0;
+	uint64_t nunwind = st->nunwind;
+	if (put(fd, &nunwind, 8))
+		return -1;
+	return nunwind ? put(fd, st->unwind, nunwind * sizeof(*st->unwind)) : 0;
 }
 
 __attribute__((constructor)) static void dwarf_lines_child(void)
@@ -198,7 +326,7 @@ __attribute__((constructor)) static void dwarf_lines_child(void)
 		return;
 	struct dbg_symtab st;
 	memset(&st, 0, sizeof(st));
-	load_dwarf_lines(&st, CHILD_IN);
+	load_dwarf(&st, CHILD_IN);
 	_exit(write_lines(CHILD_OUT, &st) ? 1 : 0);
 }
 
@@ -289,14 +417,15 @@ static bool parse_reply(const struct reply *r, struct dbg_symtab *st)
 		st->files[i][len] = 0;
 	}
 	if (!take(r, &at, &nlines, 8) || nlines > MAX_LINES ||
-	    nlines * sizeof(struct dbg_line) != r->len - at)
+	    nlines * sizeof(struct dbg_line) > r->len - at)
 		return false;
-	if (!nlines)
-		return true;
-	st->lines = malloc(nlines * sizeof(*st->lines));
-	if (!st->lines)
-		return false;
-	take(r, &at, st->lines, nlines * sizeof(*st->lines));
+	if (nlines) {
+		st->lines = malloc(nlines * sizeof(*st->lines));
+		if (!st->lines)
+			return false;
+		take(r, &at, st->lines, nlines * sizeof(*st->lines));
+		st->nlines = (size_t)nlines;
+	}
 	for (uint64_t i = 0; i < nlines; i++) {
 		uint32_t f = st->lines[i].file;
 		if (f != UINT32_MAX && f >= nfiles)
@@ -304,7 +433,24 @@ static bool parse_reply(const struct reply *r, struct dbg_symtab *st)
 		if (i && by_line_addr(&st->lines[i - 1], &st->lines[i]) > 0)
 			return false;	/* the child sorts them */
 	}
-	st->nlines = (size_t)nlines;
+	uint64_t nu;
+	if (!take(r, &at, &nu, 8) || nu > MAX_UNWIND ||
+	    nu * sizeof(struct dbg_unwind) != r->len - at)
+		return false;
+	if (nu) {
+		st->unwind = malloc(nu * sizeof(*st->unwind));
+		if (!st->unwind)
+			return false;
+		take(r, &at, st->unwind, nu * sizeof(*st->unwind));
+		st->nunwind = (size_t)nu;
+	}
+	for (uint64_t i = 0; i < nu; i++) {
+		const struct dbg_unwind *u = &st->unwind[i];
+		if (u->cfa_reg > DBG_UW_RBP || u->rbp_saved > 1)
+			return false;
+		if (i && by_unwind_pc(&st->unwind[i - 1], u) > 0)
+			return false;
+	}
 	return true;
 }
 
@@ -314,12 +460,14 @@ static void drop_lines(struct dbg_symtab *st)
 		free(st->files[i]);
 	free(st->files);
 	free(st->lines);
+	free(st->unwind);
 	st->files = NULL;
 	st->lines = NULL;
-	st->nfiles = st->nlines = 0;
+	st->unwind = NULL;
+	st->nfiles = st->nlines = st->nunwind = 0;
 }
 
-int dbg_sym_lines_parse(const uint8_t *buf, size_t len, struct dbg_symtab *st)
+int dbg_sym_dwarf_parse(const uint8_t *buf, size_t len, struct dbg_symtab *st)
 {
 	const struct reply r = { buf, len };
 	if (parse_reply(&r, st))
@@ -328,7 +476,7 @@ int dbg_sym_lines_parse(const uint8_t *buf, size_t len, struct dbg_symtab *st)
 	return -EINVAL;
 }
 
-void dbg_sym_dwarf_lines(struct dbg_symtab *st, int fd)
+void dbg_sym_dwarf(struct dbg_symtab *st, int fd)
 {
 	int p[2], in = -1;
 	pid_t pid = -1;
@@ -385,7 +533,7 @@ void dbg_sym_dwarf_lines(struct dbg_symtab *st, int fd)
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
 	if (rc == 0 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0)
-		(void)dbg_sym_lines_parse(r.p, r.len, st);
+		(void)dbg_sym_dwarf_parse(r.p, r.len, st);
 out:
 	free(r.p);
 	if (in >= 0)

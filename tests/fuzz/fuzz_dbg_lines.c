@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for what the DWARF line child sends back
- * (debug/dbg_sym_lines.c): kzhost trusts the child no more than the
- * kernel file it read.  Whatever dbg_sym_lines_parse accepts must have
+ * (debug/dbg_sym_dwarf.c): kzhost trusts the child no more than the
+ * kernel file it read.  Whatever dbg_sym_dwarf_parse accepts must have
  * every line's file index in range and the lines sorted, and lookups on
  * it must stay in bounds.
  *
@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dbg_symtab st;
 	memset(&st, 0, sizeof(st));
-	if (dbg_sym_lines_parse(data, size, &st) == 0) {
+	if (dbg_sym_dwarf_parse(data, size, &st) == 0) {
 		for (size_t i = 0; i < st.nlines; i++) {
 			uint32_t f = st.lines[i].file;
 			if (f != UINT32_MAX && f >= st.nfiles)

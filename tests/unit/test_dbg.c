@@ -413,7 +413,7 @@ static void test_msgbuf_linux(void **s)
 }
 
 /*
- * Source lines come from a child process (dbg_sym_lines.c): the guest's
+ * Source lines come from a child process (dbg_sym_dwarf.c): the guest's
  * own DWARF gives kz_panic's file; a file without DWARF, or garbage
  * where the child's answer should be, gives no lines and no crash.
  */
@@ -434,17 +434,52 @@ static void test_lines_child(void **s)
 	memset(&st, 0, sizeof(st));
 	int fd = memfd_create("not-elf", 0);
 	assert_int_equal(write(fd, "garbage", 7), 7);
-	dbg_sym_dwarf_lines(&st, fd);
+	dbg_sym_dwarf(&st, fd);
 	close(fd);
 	assert_int_equal(st.nlines, 0);
 	assert_int_equal(st.nfiles, 0);
 
 	static const uint8_t bad[] = "KZDL\1\0\0\0\3\0\0\0abc\1\0\0\0\0\0\0\0"
 				     "\0\0\0\0\0\0\0\0\7\0\0\0\1\0\0\0";
-	assert_int_equal(dbg_sym_lines_parse(bad, sizeof(bad) - 1, &st),
+	assert_int_equal(dbg_sym_dwarf_parse(bad, sizeof(bad) - 1, &st),
 			 -EINVAL);	/* file 7 of 1 */
 	assert_null(st.lines);
 	assert_null(st.files);
+}
+
+/*
+ * $c stopped in a leaf that keeps no frame (uart_rx_pending, called from
+ * the `spin` loop): frame pointers alone skip its caller, as %rbp still
+ * holds the caller's frame; the CFI walk names every frame.
+ */
+static void test_stack_cfi(void **s)
+{
+	(void)s;
+	uint64_t leaf = nm("uart_rx_pending"), spin = nm("cmd_spin"), ret = 0;
+	assert_true(leaf && spin);
+	/* The return address of cmd_spin's call to uart_rx_pending. */
+	for (uint64_t a = spin; a < spin + 0x80 && !ret; a++) {
+		int32_t rel;
+		memcpy(&rel, ram + (a - HH) + 1, 4);
+		if (ram[a - HH] == 0xe8 && a + 5 + (uint64_t)(int64_t)rel == leaf)
+			ret = a + 5;
+	}
+	assert_true(ret);
+	const uint64_t sp = HH + 0x580000, fp = HH + 0x580100;
+	memset(ram + 0x580000, 0, 0x1000);
+	put64(0x580000, ret);			/* [rsp]: back into cmd_spin */
+	put64(0x580100, fp + 0x100);		/* cmd_spin's frame */
+	put64(0x580108, sym_shell + 0x40);
+	struct kz_regs saved = regs;
+	regs.rip = leaf + 6;
+	regs.rsp = sp;
+	regs.rbp = fp;
+	char want[256];
+	snprintf(want, sizeof(want), "uart_rx_pending+0x6()\ncmd_spin+0x%llx()\n"
+		 "kz_shell_exec+0x40()\n", (unsigned long long)(ret - spin));
+	const char *got = run("$c");
+	regs = saved;
+	assert_string_equal(got, want);
 }
 
 static void test_pipeline_and_help(void **s)
@@ -496,6 +531,7 @@ int main(void)
 		cmocka_unit_test(test_msgbuf),
 		cmocka_unit_test(test_msgbuf_linux),
 		cmocka_unit_test(test_lines_child),
+		cmocka_unit_test(test_stack_cfi),
 		cmocka_unit_test(test_pipeline_and_help),
 		cmocka_unit_test(test_no_run_control),
 	};
