@@ -61,11 +61,28 @@ static const void *table_at(uint64_t pa, uint32_t minlen)
 	return t;
 }
 
+/*
+ * The byte sum of a table, mod 256, eight bytes a step: where KVM
+ * emulates guest code one instruction at a time, checksumming the
+ * tables byte by byte was a fifth of the whole boot.  Each 16-bit lane
+ * of acc gathers two bytes a step; folding every 64 steps keeps the
+ * lanes from carrying into each other.
+ */
 static uint8_t sum(const void *p, size_t n)
 {
 	const uint8_t *b = p;
+	const uint64_t lanes = 0x00ff00ff00ff00ffULL;
 	uint8_t s = 0;
 
+	while (n >= 8) {
+		uint64_t acc = 0;
+		for (unsigned i = 0; i < 64 && n >= 8; i++, b += 8, n -= 8) {
+			uint64_t v;
+			__builtin_memcpy(&v, b, 8);	/* one load */
+			acc += (v & lanes) + ((v >> 8) & lanes);
+		}
+		s += (uint8_t)(acc + (acc >> 16) + (acc >> 32) + (acc >> 48));
+	}
 	while (n--)
 		s += *b++;
 	return s;

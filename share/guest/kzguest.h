@@ -272,7 +272,8 @@ extern volatile bool kz_power_button;
 void acpi_reboot(void) __noreturn;
 
 /* smp.c */
-void smp_boot_aps(void);
+void smp_start_aps(void);	/* INIT/SIPI to every AP */
+void smp_wait_aps(void);	/* until they are online */
 void ap_main(void) __noreturn;
 
 /* shell.c */

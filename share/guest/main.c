@@ -16,8 +16,9 @@
  *  2. kz_main() copies start_info, the command line and the memory map
  *     into kernel memory before anything can overwrite them, sets up the
  *     UART, the IDT, the ACPI view (MADT, FADT, \_S5), the LAPIC and its
- *     timer, the IOAPIC route of COM1's IRQ, then starts the APs (smp.c)
- *     with INIT/SIPI through a trampoline at KZ_TRAMPOLINE.
+ *     timer, the IOAPIC route of COM1's IRQ; the APs (smp.c) are sent
+ *     INIT/SIPI through a trampoline at KZ_TRAMPOLINE as soon as the MADT
+ *     and the LAPIC are known, and come up while the BSP does the rest.
  *  3. The banner, then the shell (shell.c) on the BSP; APs and the BSP
  *     halt whenever they have nothing to do.
  *
@@ -42,13 +43,14 @@ void kz_main(uint64_t start_info_pa)
 	lapic_init();
 	bsp->apic_id = lapic_id();
 	kz_ncpus_online = 1;
+	smp_start_aps();	/* they come up while the BSP sets up the rest */
 	ioapic_route_isa(4, KZ_VEC_UART, bsp->apic_id);
 	acpi_sci_init(bsp->apic_id);
 	lapic_timer_start();
 	sti();
-	smp_boot_aps();
 	uart_enable_rx_irq();
 	virtio_init();
+	smp_wait_aps();
 
 	kz_printf("kzguest %s: %u cpus, %lu MiB\n", KZ_VERSION,
 		  kz_ncpus_online, (kz_boot.usable_bytes + (1 << 19)) >> 20);

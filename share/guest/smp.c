@@ -7,8 +7,9 @@
  * APIC id, sends INIT to each and then a SIPI to each, all back to back:
  * virtual CPUs need none of the 10 ms / 200 us waits of real hardware, and
  * starting them together overlaps their (slow, emulated) boot paths.  The
- * BSP then halts on its timer until they have all checked in or a second
- * has passed, rather than spinning and stealing host CPU from them.
+ * BSP goes on with its own setup meanwhile (smp_start_aps, then
+ * smp_wait_aps before the banner) and then waits, bounded by a second,
+ * until they have all checked in.
  * An AP that checks in only idles: HLT with interrupts on, forever, until
  * a panic's NMI stops it for good.
  */
@@ -30,10 +31,9 @@ void kz_cpu_set_gs(struct kz_cpu *c)
 	wrmsr(0xc0000101, (uint64_t)c);		/* IA32_GS_BASE */
 }
 
-void smp_boot_aps(void)
+void smp_start_aps(void)
 {
 	unsigned bsp = lapic_id(), i, n = 1;
-	uint64_t deadline;
 
 	/* cpu0 is the BSP; the others keep their MADT order. */
 	kz_cpus[0].apic_id = bsp;
@@ -67,13 +67,18 @@ void smp_boot_aps(void)
 		lapic_send_init(kz_cpus[i].apic_id);
 	for (i = 1; i < n; i++)
 		lapic_send_sipi(kz_cpus[i].apic_id, KZ_TRAMPOLINE >> 12);
+}
+
+void smp_wait_aps(void)
+{
 	/*
 	 * The other vCPUs check in within microseconds of a VM's time;
 	 * halting until the next tick would cost a whole tick, so spin
-	 * (bounded by the deadline) for this one wait at boot.
+	 * (bounded by the deadline) for this one wait at boot.  The BSP
+	 * did the rest of its setup since the SIPIs: less to wait for.
 	 */
-	deadline = kz_ticks + AP_WAIT_TICKS;
-	while (__atomic_load_n(&kz_ncpus_online, __ATOMIC_ACQUIRE) < n &&
+	uint64_t deadline = kz_ticks + AP_WAIT_TICKS;
+	while (__atomic_load_n(&kz_ncpus_online, __ATOMIC_ACQUIRE) < kz_ncpus &&
 	       kz_ticks < deadline)
 		cpu_relax();
 }
