@@ -96,10 +96,16 @@ void vmm_dbg_event(struct vmm_vcpu *v, enum vmm_dbg_event ev, uint64_t addr)
 		vm->dbg.event_cpu = v->id;
 		vm->dbg.event_addr = addr;
 	}
-	if (ev == VMM_DBG_STEP)
-		v->step_pending = false;
 	stop_locked(vm);
-	pthread_cond_broadcast(&vm->cond);
+	/*
+	 * A finished step wakes nobody yet: this thread parks next (the
+	 * machine is stopped), and the park's broadcast tells the stepper
+	 * and any event waiter at once, instead of waking them twice.
+	 */
+	if (ev == VMM_DBG_STEP && v->step_pending)
+		v->step_pending = false;
+	else
+		pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
 }
 
