@@ -71,7 +71,15 @@ int vmm_dbg_apply(struct vmm_vcpu *v, bool step)
 	 */
 	if (step)
 		g.control |= KVM_GUESTDBG_SINGLESTEP | d->step_extra;
-	return ioctl(v->fd, KVM_SET_GUEST_DEBUG, &g) < 0 ? -errno : 0;
+	if (v->dbg_applied_valid && !memcmp(&g, &v->dbg_applied, sizeof(g)))
+		return 0;
+	if (ioctl(v->fd, KVM_SET_GUEST_DEBUG, &g) < 0) {
+		v->dbg_applied_valid = false;
+		return -errno;
+	}
+	v->dbg_applied = g;
+	v->dbg_applied_valid = true;
+	return 0;
 }
 
 /* Stop the machine for the debugger, if it is not stopped yet.  Locked. */
@@ -218,9 +226,12 @@ int vmm_dbg_step(struct vmm_vm *vm, unsigned cpu)
 	v->step_pending = true;
 	pthread_cond_signal(&v->wake);
 	pthread_mutex_unlock(&vm->lock);
-	rc = wait_step_done(vm, v);
-	int rc2 = vmm_dbg_apply(v, false);
-	return rc ? rc : rc2;
+	/*
+	 * Single-stepping stays set in KVM for the next step (gdb steps in
+	 * runs); every way back to running goes through apply_all, which
+	 * clears it (resume, release).
+	 */
+	return wait_step_done(vm, v);
 }
 
 static int find_sw(struct vmm_vm *vm, uint64_t vaddr)

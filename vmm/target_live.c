@@ -102,8 +102,9 @@ static int live_fetch(struct kz_target *t, unsigned cpu,
 		struct msr_set m = { .hdr.nmsrs = 3 };
 		for (unsigned i = 0; i < 3; i++)
 			m.e[i].index = base_msrs[i];
-		if (ioctl(v->fd, KVM_GET_REGS, &v->regcache.g) < 0 ||
-		    ioctl(v->fd, KVM_GET_SREGS, &v->regcache.s) < 0 ||
+		if ((!v->regcache.synced &&
+		     (ioctl(v->fd, KVM_GET_REGS, &v->regcache.g) < 0 ||
+		      ioctl(v->fd, KVM_GET_SREGS, &v->regcache.s) < 0)) ||
 		    ioctl(v->fd, KVM_GET_DEBUGREGS, &v->regcache.d) < 0)
 			rc = -errno;
 		else if (ioctl(v->fd, KVM_GET_MSRS, &m) != 3)
@@ -163,6 +164,7 @@ static int live_set_regs(struct kz_target *t, unsigned cpu,
 		return fd;
 	pthread_mutex_lock(&live_vm(t)->lock);
 	live_vm(t)->vcpus[cpu].regcache.valid = false;
+	live_vm(t)->vcpus[cpu].regcache.synced = false;
 	pthread_mutex_unlock(&live_vm(t)->lock);
 	/* Start from the current sregs: they carry the interrupt bitmap. */
 	if (ioctl(fd, KVM_GET_SREGS, &s) < 0 ||

@@ -113,6 +113,8 @@ int vmm_vcpu_create(struct vmm_vm *vm, struct vmm_vcpu *vcpu, unsigned id)
 	vcpu->id = id;
 	vcpu->run = NULL;
 	vcpu->regcache.valid = false;
+	vcpu->regcache.synced = false;
+	vcpu->dbg_applied_valid = false;
 	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
 	if (vcpu->fd < 0)
 		return -errno;
@@ -315,6 +317,8 @@ static bool vcpu_park(struct vmm_vcpu *vcpu)
 	}
 	stopping = vm->stop != VMM_STOP_NONE;
 	vcpu->regcache.valid = false;	/* it is about to run: see vm.h */
+	vcpu->regcache.synced = false;
+	vcpu->run->kvm_valid_regs = vm->dbg.holder[0] ? vm->dbg.sync_regs : 0;
 	pthread_mutex_unlock(&vm->lock);
 	return stopping;
 }
@@ -456,7 +460,15 @@ void *vmm_vcpu_thread(void *arg)
 		vcpu->run->immediate_exit = 0;
 		if (vcpu_park(vcpu))
 			break;
-		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+		int ran = ioctl(vcpu->fd, KVM_RUN, 0);
+		if ((ran == 0 || errno == EINTR || errno == EAGAIN) &&
+		    vcpu->run->kvm_valid_regs) {
+			/* KVM stored them on the way out: no GET ioctls later. */
+			vcpu->regcache.g = vcpu->run->s.regs.regs;
+			vcpu->regcache.s = vcpu->run->s.regs.sregs;
+			vcpu->regcache.synced = true;
+		}
+		if (ran < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			char what[96];

@@ -201,6 +201,10 @@ int vmm_vm_create(struct vmm_vm *vm, const struct vmm_config *cfg,
 	int dbg2 = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG2);
 	if (dbg2 > 0 && (dbg2 & KVM_GUESTDBG_BLOCKIRQ))
 		vm->dbg.step_extra = KVM_GUESTDBG_BLOCKIRQ;
+	const int want = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+	int sync = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	if (sync > 0 && (sync & want) == want)
+		vm->dbg.sync_regs = (uint64_t)want;
 	vm->cpuid = vmm_cpuid_supported(vm->kvm_fd);
 	if (!vm->cpuid) {
 		rc = -errno;

@@ -97,11 +97,19 @@ struct vmm_vcpu {
 	 */
 	struct vmm_regcache {
 		bool valid;
+		bool synced;	/* g and s from kvm_run's sync regs */
 		struct kvm_regs g;
 		struct kvm_sregs s;
 		struct kvm_debugregs d;
 		uint64_t msr[3];
 	} regcache;
+	/*
+	 * The guest-debug state KVM has for this vCPU (vmm_dbg_apply):
+	 * setting it again unchanged is skipped, each ioctl costing tens of
+	 * microseconds where KVM emulates, many times per gdb command.
+	 */
+	struct kvm_guest_debug dbg_applied;
+	bool dbg_applied_valid;
 };
 
 /* What stopped the machine for a debugger (see vmm/debugctl.c). */
@@ -134,6 +142,9 @@ struct vmm_debug {
 		unsigned len;	/* 1, 2, 4 or 8 */
 	} hw[4];
 	uint32_t step_extra;	/* KVM_GUESTDBG_BLOCKIRQ when KVM has it */
+	/* KVM_SYNC_X86_REGS|SREGS when KVM has them: kvm_run carries the
+	 * registers out of every exit while a debugger holds the machine. */
+	uint64_t sync_regs;
 };
 
 struct vmm_vm {
