@@ -114,7 +114,9 @@ int vmm_vcpu_create(struct vmm_vm *vm, struct vmm_vcpu *vcpu, unsigned id)
 	vcpu->run = NULL;
 	vcpu->regcache.valid = false;
 	vcpu->regcache.synced = false;
-	vcpu->dbg_applied_valid = false;
+	/* A new vCPU has guest debugging off: what an all-zero state sets. */
+	memset(&vcpu->dbg_applied, 0, sizeof(vcpu->dbg_applied));
+	vcpu->dbg_applied_valid = true;
 	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
 	if (vcpu->fd < 0)
 		return -errno;
