@@ -21,22 +21,7 @@
 #define RAM (1u << 20)
 static uint8_t ram[RAM];
 #include "fake_ram.h"
-static struct kz_regs regs;
-
-static int fake_regs(struct kz_target *t, unsigned cpu, struct kz_regs *r)
-{
-	(void)t;
-	if (cpu)
-		return -EINVAL;
-	*r = regs;
-	return 0;
-}
-
-static const struct kz_target_ops fake_ops = {
-	.name = "fake", .get_regs = fake_regs,
-	.read_phys = fake_ram_read, .write_phys = fake_ram_write,
-};
-static struct kz_target tgt = { .ops = &fake_ops };
+#include "fake_cpu.h"
 
 #define TEXT 0xffffffff81000000ULL	/* x86-64 Linux's default _text */
 #define MB2 (2ULL << 20)

@@ -16,22 +16,7 @@
 #define RAM (4u << 20)
 static uint8_t ram[RAM];
 #include "fake_ram.h"
-static struct kz_regs regs;
-
-static int fake_regs(struct kz_target *t, unsigned cpu, struct kz_regs *r)
-{
-	(void)t;
-	if (cpu)
-		return -EINVAL;
-	*r = regs;
-	return 0;
-}
-
-static const struct kz_target_ops fake_ops = {
-	.name = "fake", .get_regs = fake_regs,
-	.read_phys = fake_ram_read, .write_phys = fake_ram_write,
-};
-static struct kz_target tgt = { .ops = &fake_ops };
+#include "fake_cpu.h"
 
 static void put(uint64_t pa, uint64_t v) { memcpy(ram + pa, &v, 8); }
 
