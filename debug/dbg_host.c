@@ -174,12 +174,13 @@ static void leave(struct dbg_host *h, const char *why)
 	if (h->state == H_IDLE)
 		return;
 	dbg_forget_breakpoints(h->d);
-	h->o.ops->release(h->o.ctx);
+	/* Said before the guest runs again, so its output cannot cut in. */
 	if (h->fe == F_CONSOLE) {
 		char msg[128];
 		int n = snprintf(msg, sizeof(msg), "kmdb: %s\n", why);
 		console_write(h, msg, (size_t)n);
 	}
+	h->o.ops->release(h->o.ctx);
 	hlog(h, "debugger left: %s", why);
 	h->state = H_IDLE;
 	h->fe = F_NONE;
@@ -197,6 +198,8 @@ static void drop_client(struct dbg_host *h)
 	h->cline_len = 0;
 }
 
+static void on_event(struct dbg_host *h, const struct kz_event *ev);
+
 /* Run one line from the current frontend. */
 static void run_line(struct dbg_host *h, const char *line)
 {
@@ -212,15 +215,25 @@ static void run_line(struct dbg_host *h, const char *line)
 		return;
 	case DBG_RESUMED: {
 		struct kz_event ev;
-		/* A panicked machine cannot go on: say so and stay. */
-		if (t->ops->wait_event(t, &ev, 0) == 0 &&
-		    (ev.kind == KZ_EVENT_PANIC || ev.kind == KZ_EVENT_POWEROFF)) {
-			dbg_printf(h->d, "kmdb: the guest has %s and cannot "
-				   "continue; $q leaves the debugger, zoneadm "
-				   "halt or reboot ends this boot\n",
-				   ev.kind == KZ_EVENT_PANIC ? "panicked"
-							      : "stopped");
-			show_prompt(h);
+		if (t->ops->wait_event(t, &ev, 0) == 0) {
+			/* A panicked machine cannot go on: say so and stay. */
+			if (ev.kind == KZ_EVENT_PANIC ||
+			    ev.kind == KZ_EVENT_POWEROFF) {
+				dbg_printf(h->d, "kmdb: the guest has %s and "
+					   "cannot continue; $q leaves the "
+					   "debugger, zoneadm halt or reboot "
+					   "ends this boot\n",
+					   ev.kind == KZ_EVENT_PANIC ? "panicked"
+								      : "stopped");
+				show_prompt(h);
+				return;
+			}
+			/*
+			 * It stopped again already (a breakpoint just ahead,
+			 * in a tight loop): this was that stop's event, taken
+			 * here, so show it now or nobody will.
+			 */
+			on_event(h, &ev);
 			return;
 		}
 		if (h->fe == F_CONSOLE && !dbg_has_breakpoints(h->d)) {
