@@ -294,29 +294,25 @@ static void load_dwarf(struct dbg_symtab *st, int fd)
 
 /* ---- the child: DWARF in, the wire format out ---- */
 
-static int put(int fd, const void *buf, size_t len)
-{
-	return zs_write_all(fd, buf, len);
-}
-
 static int write_lines(int fd, const struct dbg_symtab *st)
 {
 	uint32_t nfiles = (uint32_t)st->nfiles;
-	uint64_t nlines = st->nlines;
-	if (put(fd, "KZDL", 4) || put(fd, &nfiles, 4))
+	uint64_t nlines = st->nlines, nunwind = st->nunwind;
+	if (zs_write_all(fd, "KZDL", 4) || zs_write_all(fd, &nfiles, 4))
 		return -1;
 	for (size_t i = 0; i < st->nfiles; i++) {
 		uint32_t len = (uint32_t)strlen(st->files[i]);
-		if (put(fd, &len, 4) || put(fd, st->files[i], len))
+		if (zs_write_all(fd, &len, 4) ||
+		    zs_write_all(fd, st->files[i], len))
 			return -1;
 	}
-	if (put(fd, &nlines, 8) ||
-	    (nlines && put(fd, st->lines, nlines * sizeof(*st->lines))))
+	/* zs_write_all of 0 bytes writes nothing: empty arrays need no test. */
+	if (zs_write_all(fd, &nlines, 8) ||
+	    zs_write_all(fd, st->lines, nlines * sizeof(*st->lines)) ||
+	    zs_write_all(fd, &nunwind, 8) ||
+	    zs_write_all(fd, st->unwind, nunwind * sizeof(*st->unwind)))
 		return -1;
-	uint64_t nunwind = st->nunwind;
-	if (put(fd, &nunwind, 8))
-		return -1;
-	return nunwind ? put(fd, st->unwind, nunwind * sizeof(*st->unwind)) : 0;
+	return 0;
 }
 
 __attribute__((constructor)) static void dwarf_lines_child(void)

@@ -328,11 +328,10 @@ static int step_off_breakpoints(struct vmm_vm *vm)
 {
 	static const uint8_t int3 = 0xCC;
 	for (unsigned c = 0; c < vm->ncpus; c++) {
-		struct kvm_regs regs;
-		if (vm->vcpus[c].fd < 0 ||
-		    ioctl(vm->vcpus[c].fd, KVM_GET_REGS, &regs) < 0)
+		struct vmm_regcache regs;
+		if (vm->vcpus[c].fd < 0 || vmm_vcpu_regs(&vm->vcpus[c], &regs))
 			continue;
-		int i = find_sw(vm, regs.rip);
+		int i = find_sw(vm, regs.g.rip);
 		if (i < 0)
 			continue;
 		uint64_t pa = vm->dbg.sw[i].paddr;

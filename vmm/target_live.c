@@ -82,41 +82,13 @@ struct msr_set {
 static const uint32_t base_msrs[3] = { MSR_FS_BASE, MSR_GS_BASE,
 				       MSR_KERNEL_GS_BASE };
 
-/*
- * The vCPU's registers into *out, from its cache when it has not run
- * since (vm.h).  Under the machine's lock: two debuggers' threads may ask
- * at once, and the vCPU cannot leave its pause while the lock is held.
- */
 static int live_fetch(struct kz_target *t, unsigned cpu,
 		      struct vmm_regcache *out)
 {
 	struct vmm_vm *vm = live_vm(t);
 	if (cpu >= vm->ncpus || vm->vcpus[cpu].fd < 0)
 		return -EINVAL;
-	struct vmm_vcpu *v = &vm->vcpus[cpu];
-	int rc = 0;
-	pthread_mutex_lock(&vm->lock);
-	if (!(vm->pause_depth > 0 || vm->stop != VMM_STOP_NONE)) {
-		rc = -EBUSY;
-	} else if (!v->regcache.valid) {
-		struct msr_set m = { .hdr.nmsrs = 3 };
-		for (unsigned i = 0; i < 3; i++)
-			m.e[i].index = base_msrs[i];
-		if ((!v->regcache.synced &&
-		     (ioctl(v->fd, KVM_GET_REGS, &v->regcache.g) < 0 ||
-		      ioctl(v->fd, KVM_GET_SREGS, &v->regcache.s) < 0)) ||
-		    ioctl(v->fd, KVM_GET_DEBUGREGS, &v->regcache.d) < 0)
-			rc = -errno;
-		else if (ioctl(v->fd, KVM_GET_MSRS, &m) != 3)
-			rc = -EIO;
-		for (unsigned i = 0; i < 3 && !rc; i++)
-			v->regcache.msr[i] = m.e[i].data;
-		v->regcache.valid = rc == 0;
-	}
-	if (!rc)
-		*out = v->regcache;
-	pthread_mutex_unlock(&vm->lock);
-	return rc;
+	return vmm_vcpu_regs(&vm->vcpus[cpu], out);
 }
 
 static int live_get_regs(struct kz_target *t, unsigned cpu, struct kz_regs *r)
@@ -142,9 +114,9 @@ static int live_get_regs(struct kz_target *t, unsigned cpu, struct kz_regs *r)
 	r->idt.base = s->idt.base; r->idt.limit = s->idt.limit;
 	r->cr0 = s->cr0; r->cr2 = s->cr2; r->cr3 = s->cr3; r->cr4 = s->cr4;
 	r->cr8 = s->cr8; r->efer = s->efer; r->apic_base = s->apic_base;
-	r->fs_base = c.msr[0];
-	r->gs_base = c.msr[1];
-	r->kernel_gs_base = c.msr[2];
+	r->fs_base = c.msr[VMM_MSR_FS_BASE];
+	r->gs_base = c.msr[VMM_MSR_GS_BASE];
+	r->kernel_gs_base = c.msr[VMM_MSR_KERNEL_GS_BASE];
 	for (unsigned i = 0; i < 4; i++)
 		r->dr[i] = d->db[i];
 	r->dr[6] = d->dr6;
@@ -162,10 +134,7 @@ static int live_set_regs(struct kz_target *t, unsigned cpu,
 	int fd = live_vcpu_fd(t, cpu);
 	if (fd < 0)
 		return fd;
-	pthread_mutex_lock(&live_vm(t)->lock);
-	live_vm(t)->vcpus[cpu].regcache.valid = false;
-	live_vm(t)->vcpus[cpu].regcache.synced = false;
-	pthread_mutex_unlock(&live_vm(t)->lock);
+	vmm_vcpu_regs_forget(&live_vm(t)->vcpus[cpu]);
 	/* Start from the current sregs: they carry the interrupt bitmap. */
 	if (ioctl(fd, KVM_GET_SREGS, &s) < 0 ||
 	    ioctl(fd, KVM_GET_DEBUGREGS, &d) < 0)

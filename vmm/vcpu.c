@@ -444,6 +444,55 @@ static bool vcpu_handle_exit(struct vmm_vcpu *vcpu)
 	}
 }
 
+/*
+ * Under the machine's lock: two debuggers' threads may ask at once, and
+ * the vCPU cannot leave its pause while the lock is held.
+ */
+int vmm_vcpu_regs(struct vmm_vcpu *v, struct vmm_regcache *out)
+{
+	static const uint32_t base_msrs[3] = {
+		[VMM_MSR_FS_BASE] = 0xC0000100,
+		[VMM_MSR_GS_BASE] = 0xC0000101,
+		[VMM_MSR_KERNEL_GS_BASE] = 0xC0000102,
+	};
+	struct vmm_vm *vm = v->vm;
+	int rc = 0;
+	pthread_mutex_lock(&vm->lock);
+	if (vm->pause_depth == 0 && vm->stop == VMM_STOP_NONE) {
+		rc = -EBUSY;
+	} else if (!v->regcache.valid) {
+		struct {
+			struct kvm_msrs hdr;
+			struct kvm_msr_entry e[3];
+		} m = { .hdr.nmsrs = 3 };
+		for (unsigned i = 0; i < 3; i++)
+			m.e[i].index = base_msrs[i];
+		/* g and s came out of KVM_RUN when it synced them. */
+		if ((!v->regcache.synced &&
+		     (ioctl(v->fd, KVM_GET_REGS, &v->regcache.g) < 0 ||
+		      ioctl(v->fd, KVM_GET_SREGS, &v->regcache.s) < 0)) ||
+		    ioctl(v->fd, KVM_GET_DEBUGREGS, &v->regcache.d) < 0)
+			rc = -errno;
+		else if (ioctl(v->fd, KVM_GET_MSRS, &m) != 3)
+			rc = -EIO;
+		for (unsigned i = 0; i < 3 && !rc; i++)
+			v->regcache.msr[i] = m.e[i].data;
+		v->regcache.valid = rc == 0;
+	}
+	if (!rc)
+		*out = v->regcache;
+	pthread_mutex_unlock(&vm->lock);
+	return rc;
+}
+
+void vmm_vcpu_regs_forget(struct vmm_vcpu *v)
+{
+	pthread_mutex_lock(&v->vm->lock);
+	v->regcache.valid = false;
+	v->regcache.synced = false;
+	pthread_mutex_unlock(&v->vm->lock);
+}
+
 void *vmm_vcpu_thread(void *arg)
 {
 	struct vmm_vcpu *vcpu = arg;

@@ -101,7 +101,7 @@ struct vmm_vcpu {
 		struct kvm_regs g;
 		struct kvm_sregs s;
 		struct kvm_debugregs d;
-		uint64_t msr[3];
+		uint64_t msr[3];	/* VMM_MSR_*: FS, GS, kernel GS base */
 	} regcache;
 	/*
 	 * The guest-debug state KVM has for this vCPU (vmm_dbg_apply):
@@ -206,6 +206,15 @@ void vmm_vm_request_stop(struct vmm_vm *vm, enum vmm_stop_reason why,
  */
 void vmm_vm_pause(struct vmm_vm *vm);
 void vmm_vm_resume(struct vmm_vm *vm);
+/*
+ * A paused vCPU's registers, from its cache when it has not run since
+ * (vm.h, struct vmm_regcache): 0, or -EBUSY while the machine runs, or
+ * -errno of an ioctl.  vmm_vcpu_regs_forget after writing any of them.
+ */
+enum { VMM_MSR_FS_BASE, VMM_MSR_GS_BASE, VMM_MSR_KERNEL_GS_BASE };
+int vmm_vcpu_regs(struct vmm_vcpu *v, struct vmm_regcache *out);
+void vmm_vcpu_regs_forget(struct vmm_vcpu *v);
+
 /* Wake every parked vCPU to look at its pause again; vm->lock held. */
 void vmm_vm_wake_parked_locked(struct vmm_vm *vm);
 
