@@ -17,6 +17,7 @@
  * (LOAD_PHYSICAL_ADDR) on x86-64.
  */
 #include "kaslr.h"
+#include "boot.h"
 #include "kelf.h"
 
 #include <errno.h>
@@ -30,26 +31,14 @@
 #define CR0_PG		(1ULL << 31)
 #define EFER_LMA	(1ULL << 10)
 
-/* bzImage header fields (Documentation/arch/x86/boot.rst). */
-#define HDR_MAGIC_OFF	0x202	/* "HdrS" */
-#define HDR_VERSION_OFF	0x206
-#define HDR_PREF_OFF	0x258
-#define HDR_END		0x260
-
+/* A bzImage's kernel is linked at the kernel map plus its pref_address. */
 static int bzimage_text(int fd, uint64_t *text)
 {
-	uint8_t h[HDR_END];
+	uint8_t h[VMM_BZIMAGE_HDR_LEN];
+	uint64_t pref;
 	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-	    memcmp(h + HDR_MAGIC_OFF, "HdrS", 4))
-		return -ENOEXEC;
-	uint16_t version = (uint16_t)(h[HDR_VERSION_OFF] |
-				      h[HDR_VERSION_OFF + 1] << 8);
-	if (version < 0x020A)	/* pref_address came with 2.10 */
-		return -ENOEXEC;
-	uint64_t pref = 0;
-	for (unsigned i = 0; i < 8; i++)
-		pref |= (uint64_t)h[HDR_PREF_OFF + i] << (8 * i);
-	if (pref == 0 || pref >= KERNEL_MAP_SIZE)
+	    vmm_bzimage_pref_address(h, sizeof(h), &pref) ||
+	    pref == 0 || pref >= KERNEL_MAP_SIZE)
 		return -ENOEXEC;
 	*text = KERNEL_MAP + pref;
 	return 0;

@@ -178,13 +178,6 @@ static bool is_elf(const uint8_t *k, size_t len)
 	return len >= 4 && memcmp(k, "\177ELF", 4) == 0;
 }
 
-/* boot_flag 0xAA55 at 0x1FE and the "HdrS" signature at 0x202. */
-static bool is_bzimage(const uint8_t *k, size_t len)
-{
-	return len >= 0x206 && boot_le16(k + 0x1FE) == 0xAA55 &&
-	       memcmp(k + 0x202, "HdrS", 4) == 0;
-}
-
 int vmm_boot_load(struct vmm_mem *mem, const struct vmm_boot_config *cfg,
 		  struct vmm_boot_entry *entry, char *err, size_t errlen)
 {
@@ -194,7 +187,7 @@ int vmm_boot_load(struct vmm_mem *mem, const struct vmm_boot_config *cfg,
 	}
 	if (is_elf(cfg->kernel, cfg->kernel_len))
 		return vmm_boot_load_pvh(mem, cfg, entry, err, errlen);
-	if (is_bzimage(cfg->kernel, cfg->kernel_len))
+	if (vmm_boot_is_bzimage(cfg->kernel, cfg->kernel_len))
 		return vmm_boot_load_bzimage(mem, cfg, entry, err, errlen);
 	boot_err(err, errlen, "not an ELF or bzImage kernel");
 	return -ENOEXEC;

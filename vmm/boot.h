@@ -10,6 +10,7 @@
 #ifndef KZ_VMM_BOOT_H
 #define KZ_VMM_BOOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,17 @@ struct vmm_boot_config {
 int vmm_boot_load(struct vmm_mem *mem, const struct vmm_boot_config *cfg,
 		  struct vmm_boot_entry *entry, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
+
+/* True when k starts like a bzImage: boot flag 0xAA55 and "HdrS". */
+bool vmm_boot_is_bzimage(const uint8_t *k, size_t len);
+/* Bytes from a bzImage's start that hold all of the header read below. */
+#define VMM_BZIMAGE_HDR_LEN 0x260
+/*
+ * The physical address a bzImage's kernel is linked for (pref_address,
+ * boot protocol 2.10 and later): 0, or -ENOEXEC.  k holds at least len
+ * bytes of the file's start.
+ */
+int vmm_bzimage_pref_address(const uint8_t *k, size_t len, uint64_t *pref);
 
 /* The two loaders, for tests and fuzzing. */
 int vmm_boot_load_pvh(struct vmm_mem *mem, const struct vmm_boot_config *cfg,

@@ -255,6 +255,22 @@ static void bz_fill_zero_page(const struct vmm_mem *mem,
 	bz_fill_e820(mem, zp);
 }
 
+/* boot_flag 0xAA55 at 0x1FE and the "HdrS" signature at 0x202. */
+bool vmm_boot_is_bzimage(const uint8_t *k, size_t len)
+{
+	return len >= 0x206 && boot_le16(k + 0x1FE) == 0xAA55 &&
+	       memcmp(k + 0x202, "HdrS", 4) == 0;
+}
+
+int vmm_bzimage_pref_address(const uint8_t *k, size_t len, uint64_t *pref)
+{
+	if (len < VMM_BZIMAGE_HDR_LEN || !vmm_boot_is_bzimage(k, len) ||
+	    boot_le16(k + HDR_VERSION) < 0x020A)
+		return -ENOEXEC;
+	*pref = boot_le64(k + HDR_PREF_ADDRESS);
+	return 0;
+}
+
 int vmm_boot_load_bzimage(struct vmm_mem *mem,
 			  const struct vmm_boot_config *cfg,
 			  struct vmm_boot_entry *entry, char *err,

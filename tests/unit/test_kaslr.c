@@ -96,6 +96,8 @@ static void test_file_text(void **s)
 {
 	(void)s;
 	uint8_t bz[1024] = { 0 };
+	bz[0x1fe] = 0x55;	/* boot flag */
+	bz[0x1ff] = 0xaa;
 	memcpy(bz + 0x202, "HdrS", 4);
 	bz[0x206] = 0x0f;	/* protocol 2.15 */
 	bz[0x207] = 0x02;
