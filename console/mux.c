@@ -267,10 +267,13 @@ static void zone_disconnect(struct mux *m, struct mzone *z)
 	z->fd = -1;
 	z->rw = false;
 	z->note[0] = 0;
-	usleep(50000);
-	zone_index_state(m, z);
-	zone_say(z, "zone '%s' is %s; waiting for it to boot", z->name,
-		 z->state);
+	/* The supervisor records the new state only once kzhost has torn
+	 * the VM down, which can take seconds: the pane does not name a
+	 * state that may be stale, and the status line follows the index. */
+	snprintf(z->state, sizeof(z->state), "%s", "console closed");
+	m->next_index = 0;
+	zone_say(z, "zone '%s': console closed; waiting for it to boot",
+		 z->name);
 }
 
 static void zone_try_connect(struct mux *m, struct mzone *z)

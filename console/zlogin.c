@@ -36,6 +36,7 @@
 #define LINGER_QUIET_MS 1000	/* stdin ended: leave after this quiet */
 #define LINGER_MAX_MS 10000
 #define RETRY_MS 250		/* looking for a kzhost to appear */
+#define STATE_SETTLE_MS 10000	/* console gone: wait this for the new state */
 
 static struct termios saved_tio;
 static bool tio_saved;
@@ -352,8 +353,17 @@ static void lost_connection(struct session *s, const char *why)
 	close(s->fd);
 	s->fd = -1;
 	s->rw = false;
-	usleep(100000);	/* let the supervisor record the new state */
-	int st = zone_state(s->root, s->zone, err, sizeof(err));
+	/* kzhost closes the console before it has torn the VM down, and its
+	 * supervisor records the new state only after that: a zone still
+	 * "running" here is a state about to change, so wait for it (on a
+	 * loaded host teardown can take seconds). */
+	uint64_t until = now_ms() + STATE_SETTLE_MS;
+	int st;
+	while ((st = zone_state(s->root, s->zone, err, sizeof(err))) >= 0 &&
+	       (st == ZS_RUNNING || st == ZS_SHUTTING_DOWN ||
+		st == ZS_DOWN) &&
+	       now_ms() < until)
+		usleep(20000);
 	const char *name = st >= 0 ? zs_state_name((enum zone_state)st) :
 		"gone";
 	if (why)
