@@ -1,8 +1,10 @@
 /*
  * The few libc string routines the kernel (and gcc's code generation, which
- * may emit memcpy/memset calls on its own) needs.  Byte loops are enough:
- * nothing here moves more than a page at a time except memset of page
- * tables, which uses rep stosb.
+ * may emit memcpy/memset calls on its own) needs.  memcpy and memset are
+ * one string instruction each, moving quadwords when both the address and
+ * the length allow it: where KVM emulates guest code (DESIGN.md) every
+ * iteration of a rep prefix costs about half a microsecond, so clearing a
+ * page a byte at a time takes 2 ms and a quadword at a time 0.25 ms.
  */
 #include "kzguest.h"
 
@@ -10,8 +12,14 @@ void *memcpy(void *d, const void *s, size_t n)
 {
 	void *ret = d;
 
-	__asm__ volatile("rep movsb"
-			 : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+	if ((((uintptr_t)d | (uintptr_t)s | n) & 7) == 0) {
+		n /= 8;
+		__asm__ volatile("rep movsq"
+				 : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+	} else {
+		__asm__ volatile("rep movsb"
+				 : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+	}
 	return ret;
 }
 
@@ -31,8 +39,15 @@ void *memset(void *d, int c, size_t n)
 {
 	void *ret = d;
 
-	__asm__ volatile("rep stosb"
-			 : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	if ((((uintptr_t)d | n) & 7) == 0) {
+		uint64_t q = (uint8_t)c * 0x0101010101010101ull;
+		n /= 8;
+		__asm__ volatile("rep stosq"
+				 : "+D"(d), "+c"(n) : "a"(q) : "memory");
+	} else {
+		__asm__ volatile("rep stosb"
+				 : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	}
 	return ret;
 }
 
