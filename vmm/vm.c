@@ -297,19 +297,6 @@ static int machine_create_kvm_vm(struct vmm_vm *vm)
 	    ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0 ||
 	    ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return -errno;
-	/*
-	 * PIT ticks the guest missed are dropped, not queued up and replayed
-	 * (QEMU's lost_tick_policy=discard): no guest we boot keeps time by
-	 * counting PIT interrupts, and on a host where guest code is emulated
-	 * a backlog of ticks would only slow it further.  Switching here also
-	 * takes an SRCU grace period off every halt and reboot: KVM switches
-	 * a PIT that still reinjects when it tears the VM down, and waited
-	 * 13-25 ms for that (measured; 1 ms once switched at creation, where
-	 * the wait is short).
-	 */
-	struct kvm_reinject_control discard = { .pit_reinject = 0 };
-	if (ioctl(vm->vm_fd, KVM_REINJECT_CONTROL, &discard) < 0)
-		return -errno;
 	return 0;
 }
 
