@@ -88,11 +88,13 @@ static void stop_locked(struct vmm_vm *vm)
 	if (vm->dbg.stopped)
 		return;
 	vm->dbg.stopped = true;
-	if (vm->pause_depth++ == 0)
+	if (vm->pause_depth++ == 0) {
 		for (unsigned i = 0; i < vm->ncpus; i++)
 			if (vm->vcpus[i].thread_started)
 				pthread_kill(vm->vcpus[i].thread,
 					     vmm_vcpu_signal());
+		vmm_vm_devices_pause_locked(vm, true);
+	}
 }
 
 void vmm_dbg_event(struct vmm_vcpu *v, enum vmm_dbg_event ev, uint64_t addr)

@@ -34,6 +34,15 @@ struct vmm_dev_ops {
 		   uint32_t len, bool is_write);
 	/* Back to power-on state (machine reset). */
 	void (*reset)(struct vmm_dev *dev);
+	/*
+	 * The machine paused / resumed (may be NULL).  A device with work of
+	 * its own (an I/O thread) finishes what it is doing, then neither
+	 * touches guest memory nor raises an interrupt until resumed: what a
+	 * debugger or a dump reads of a paused machine holds still.  Pauses
+	 * do not nest here; the machine calls these once per pause.
+	 */
+	void (*pause)(struct vmm_dev *dev);
+	void (*resume)(struct vmm_dev *dev);
 	void (*destroy)(struct vmm_dev *dev);
 };
 

@@ -288,5 +288,7 @@ const struct vmm_dev_ops vmm_vblk_ops = {
 	.create = vblk_create,
 	.io = virtio_mmio_io,
 	.reset = virtio_mmio_reset,
+	.pause = virtio_mmio_pause,
+	.resume = virtio_mmio_resume,
 	.destroy = virtio_mmio_destroy,
 };

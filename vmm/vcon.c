@@ -109,6 +109,7 @@ static const struct virtio_backend vcon_backend = {
 	.nqueues = 2,
 	.notify = vcon_notify,
 	.reset = vcon_reset,
+	.resumed = vcon_deliver,
 	.destroy = vcon_destroy,
 };
 
@@ -142,7 +143,9 @@ void vmm_vcon_input(struct vmm_dev *dev, const uint8_t *buf, size_t len)
 			c->count++;
 			c->in_bytes++;
 		}
-		vcon_deliver(vd);
+		/* A paused machine gets it when it resumes (.resumed). */
+		if (!vd->paused)
+			vcon_deliver(vd);
 	}
 	pthread_mutex_unlock(&dev->lock);
 }
@@ -168,5 +171,7 @@ const struct vmm_dev_ops vmm_vcon_ops = {
 	.create = vcon_create,
 	.io = virtio_mmio_io,
 	.reset = virtio_mmio_reset,
+	.pause = virtio_mmio_pause,
+	.resume = virtio_mmio_resume,
 	.destroy = virtio_mmio_destroy,
 };

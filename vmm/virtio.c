@@ -17,6 +17,11 @@
  * queue run takes the device lock, so a queue is only ever worked by one
  * thread and never while the driver is reprogramming it.
  *
+ * Pause: while the machine is paused the I/O thread finishes the event it
+ * is on and then waits, before it touches a queue, so guest memory and
+ * interrupts hold still for a debugger or a dump.  Kicks, tap frames and
+ * host console input wait in their eventfds, sockets and rings.
+ *
  * Reboot: the KVM VM is created afresh on each boot, so ioeventfds and the
  * irqfd are registered again by the reset the board does after creating
  * it; the eventfds themselves live as long as the device.
@@ -355,6 +360,13 @@ static void *virtio_thread(void *arg)
 			if (kind == EV_STOP)
 				return NULL;
 			pthread_mutex_lock(&vd->dev->lock);
+			while (vd->paused && !vd->stopping)
+				pthread_cond_wait(&vd->unpaused,
+						  &vd->dev->lock);
+			if (vd->stopping) {
+				pthread_mutex_unlock(&vd->dev->lock);
+				return NULL;
+			}
 			if (kind == EV_KICK && idx < vd->be_ops->nqueues) {
 				(void)!read(vd->kick_fd[idx], &cnt, sizeof(cnt));
 				vd->notifies++;
@@ -431,11 +443,38 @@ int virtio_init(struct vmm_dev *dev, const struct virtio_backend *be_ops,
 			return rc;
 	}
 	device_reset(vd);
+	pthread_cond_init(&vd->unpaused, NULL);
 	rc = pthread_create(&vd->thread, NULL, virtio_thread, vd);
 	if (rc)
 		return -rc;
 	vd->thread_started = true;
 	return 0;
+}
+
+/* Once the device lock was taken with paused set, the I/O thread is idle. */
+void virtio_mmio_pause(struct vmm_dev *dev)
+{
+	struct virtio_dev *vd = dev->priv;
+
+	if (!vd || !vd->be_ops)
+		return;
+	pthread_mutex_lock(&dev->lock);
+	vd->paused = true;
+	pthread_mutex_unlock(&dev->lock);
+}
+
+void virtio_mmio_resume(struct vmm_dev *dev)
+{
+	struct virtio_dev *vd = dev->priv;
+
+	if (!vd || !vd->be_ops)
+		return;
+	pthread_mutex_lock(&dev->lock);
+	vd->paused = false;
+	if (vd->be_ops->resumed && virtio_driver_ok(vd))
+		vd->be_ops->resumed(vd);
+	pthread_cond_broadcast(&vd->unpaused);
+	pthread_mutex_unlock(&dev->lock);
 }
 
 void virtio_mmio_destroy(struct vmm_dev *dev)
@@ -446,9 +485,14 @@ void virtio_mmio_destroy(struct vmm_dev *dev)
 		return;
 	if (vd->thread_started) {
 		uint64_t one = 1;
+		pthread_mutex_lock(&dev->lock);
+		vd->stopping = true;
+		pthread_cond_broadcast(&vd->unpaused);
+		pthread_mutex_unlock(&dev->lock);
 		(void)!write(vd->stop_fd, &one, sizeof(one));
 		pthread_join(vd->thread, NULL);
 		vd->thread_started = false;
+		pthread_cond_destroy(&vd->unpaused);
 	}
 	if (vd->be_ops->destroy)
 		vd->be_ops->destroy(vd);

@@ -42,6 +42,9 @@ struct virtio_backend {
 			     const uint8_t *data, uint32_t len);
 	/* Device reset by the driver or the machine (lock held). */
 	void (*reset)(struct virtio_dev *vd);
+	/* The machine resumed after a pause (lock held); may be NULL.  For
+	 * work that arrived from the host side meanwhile. */
+	void (*resumed)(struct virtio_dev *vd);
 	void (*destroy)(struct virtio_dev *vd);
 };
 
@@ -68,6 +71,9 @@ struct virtio_dev {
 	bool irqfd;
 	int epfd, stop_fd;
 	bool thread_started;
+	bool paused;			/* machine paused: the I/O thread waits */
+	bool stopping;			/* the I/O thread is to end */
+	pthread_cond_t unpaused;	/* with dev->lock */
 	pthread_t thread;
 	struct {
 		int fd;
@@ -93,6 +99,8 @@ int virtio_init(struct vmm_dev *dev, const struct virtio_backend *be_ops,
 void virtio_mmio_io(struct vmm_dev *dev, uint64_t offset, uint8_t *data,
 		    uint32_t len, bool is_write);
 void virtio_mmio_reset(struct vmm_dev *dev);
+void virtio_mmio_pause(struct vmm_dev *dev);
+void virtio_mmio_resume(struct vmm_dev *dev);
 void virtio_mmio_destroy(struct vmm_dev *dev);
 
 /* Backend helpers, called with the device lock held. */

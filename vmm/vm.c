@@ -452,6 +452,17 @@ static void kick_all_locked(struct vmm_vm *vm)
 	pthread_cond_broadcast(&vm->ended);
 }
 
+void vmm_vm_devices_pause_locked(struct vmm_vm *vm, bool pause)
+{
+	for (unsigned i = 0; i < vm->ndevs; i++) {
+		struct vmm_dev *d = &vm->devs[i];
+		void (*fn)(struct vmm_dev *) = pause ? d->ops->pause :
+						       d->ops->resume;
+		if (fn)
+			fn(d);
+	}
+}
+
 void vmm_vm_wake_parked_locked(struct vmm_vm *vm)
 {
 	for (unsigned i = 0; i < vm->ncpus; i++)
@@ -480,8 +491,10 @@ void vmm_vm_request_stop(struct vmm_vm *vm, enum vmm_stop_reason why,
 void vmm_vm_pause(struct vmm_vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
-	if (vm->pause_depth++ == 0)
+	if (vm->pause_depth++ == 0) {
 		kick_all_locked(vm);
+		vmm_vm_devices_pause_locked(vm, true);
+	}
 	while (vm->nactive > 0 && vm->stop == VMM_STOP_NONE)
 		pthread_cond_wait(&vm->cond, &vm->lock);
 	pthread_mutex_unlock(&vm->lock);
@@ -499,6 +512,7 @@ void vmm_vm_resume(struct vmm_vm *vm)
 		for (unsigned i = 0; i < vm->ncpus; i++)
 			if (vm->vcpus[i].fd >= 0)
 				(void)ioctl(vm->vcpus[i].fd, KVM_KVMCLOCK_CTRL, 0);
+		vmm_vm_devices_pause_locked(vm, false);
 		vmm_vm_wake_parked_locked(vm);
 	}
 	pthread_mutex_unlock(&vm->lock);

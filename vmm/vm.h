@@ -202,7 +202,8 @@ void vmm_vm_request_stop(struct vmm_vm *vm, enum vmm_stop_reason why,
 
 /*
  * Stop every vCPU outside KVM_RUN and wait until they all are; nests.
- * While paused, vCPU registers and guest memory are stable.
+ * While paused, vCPU registers and guest memory are stable: the virtio
+ * I/O threads wait too, and host input for a device waits in the device.
  */
 void vmm_vm_pause(struct vmm_vm *vm);
 void vmm_vm_resume(struct vmm_vm *vm);
@@ -217,6 +218,13 @@ void vmm_vcpu_regs_forget(struct vmm_vcpu *v);
 
 /* Wake every parked vCPU to look at its pause again; vm->lock held. */
 void vmm_vm_wake_parked_locked(struct vmm_vm *vm);
+/*
+ * Devices with work of their own (virtio I/O threads) stop touching guest
+ * memory (pause true) or go on (false); vm->lock held.  Called when the
+ * pause depth leaves or returns to zero.  Lock order: vm->lock, then a
+ * device's lock.
+ */
+void vmm_vm_devices_pause_locked(struct vmm_vm *vm, bool pause);
 
 /*
  * Console input from the host side (any thread).  Returns how many bytes

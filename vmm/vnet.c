@@ -340,5 +340,7 @@ const struct vmm_dev_ops vmm_vnet_ops = {
 	.create = vnet_create,
 	.io = virtio_mmio_io,
 	.reset = virtio_mmio_reset,
+	.pause = virtio_mmio_pause,
+	.resume = virtio_mmio_resume,
 	.destroy = virtio_mmio_destroy,
 };
