@@ -40,6 +40,19 @@ static long now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The zone's state in the index, or -1. */
+static int index_state(const struct za_ctx *c)
+{
+	struct zone_index idx;
+	char err[256];
+	if (zs_index_read(c->root, &idx, err, sizeof(err)))
+		return -1;
+	struct zone_entry *e = zs_index_find(&idx, c->zone);
+	int st = e ? (int)e->state : -1;
+	zs_index_free(&idx);
+	return st;
+}
+
 /* Wait until the zone's kzhost has gone and it reads installed again. */
 static bool wait_gone(const struct za_ctx *c, int timeout_ms)
 {
@@ -50,10 +63,25 @@ static bool wait_gone(const struct za_ctx *c, int timeout_ms)
 	while (now_ms() < end) {
 		struct stat st;
 		if (stat(path, &st) < 0 && !za_kzhost_pid(c->root, c->zone))
-			return true;
+			break;
 		usleep(20000);
 	}
-	return false;
+	if (now_ms() >= end)
+		return false;
+	/*
+	 * The supervisor clears the run directory and then records the new
+	 * state: wait (briefly: a supervisor that died records nothing) for
+	 * that too, so that a command right after this one, a boot say,
+	 * does not find the zone still "down".
+	 */
+	for (int i = 0; i < 50; i++) {
+		int st = index_state(c);
+		if (st != ZS_RUNNING && st != ZS_SHUTTING_DOWN &&
+		    st != ZS_DOWN)
+			break;
+		usleep(20000);
+	}
+	return true;
 }
 
 static int start_kzhost(struct za_ctx *c, bool ready, const char *bootargs)
