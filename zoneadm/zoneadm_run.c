@@ -108,21 +108,27 @@ static int start_kzhost(struct za_ctx *c, bool ready, const char *bootargs)
 		return 1;
 	}
 	if (pid == 0) {
-		/* Daemon: own session, no terminal, output to the zone's log. */
+		/*
+		 * Daemon: own session, no terminal, output to the zone's log,
+		 * the notify pipe as fd 3 and nothing else.  Whatever else the
+		 * caller left open (our lock, the write end of a pipe the
+		 * caller reads to its end, as `zoneadm boot | cat` or ssh do)
+		 * must not live on in the daemon.
+		 */
 		setsid();
 		int devnull = open("/dev/null", O_RDWR);
 		int log = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0640);
-		if (devnull < 0 || log < 0)
+		int notify = fcntl(pipefd[1], F_DUPFD_CLOEXEC, 10);
+		if (devnull < 0 || log < 0 || notify < 0)
 			_exit(127);
 		dup2(devnull, STDIN_FILENO);
 		dup2(log, STDOUT_FILENO);
 		dup2(log, STDERR_FILENO);
-		/* Our lock fd must not live on in the daemon. */
-		if (c->lock_fd >= 0)
-			close(c->lock_fd);
-		int wfd = dup(pipefd[1]);	/* without O_CLOEXEC */
+		if (dup2(notify, 3) != 3)	/* the copy is without O_CLOEXEC */
+			_exit(127);
+		close_range(4, ~0U, 0);
 		char fdarg[16];
-		snprintf(fdarg, sizeof(fdarg), "%d", wfd);
+		snprintf(fdarg, sizeof(fdarg), "%d", 3);
 		char *args[16];
 		int n = 0;
 		args[n++] = kzhost;
