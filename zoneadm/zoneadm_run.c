@@ -60,13 +60,14 @@ static bool wait_gone(const struct za_ctx *c, int timeout_ms)
 	char path[ZS_PATH_MAX];
 	if (zs_path(path, sizeof(path), c->root, "run/%s", c->zone))
 		return false;
-	while (now_ms() < end) {
+	bool gone = false;
+	while (!gone && now_ms() < end) {
 		struct stat st;
-		if (stat(path, &st) < 0 && !za_kzhost_pid(c->root, c->zone))
-			break;
-		usleep(20000);
+		gone = stat(path, &st) < 0 && !za_kzhost_pid(c->root, c->zone);
+		if (!gone)
+			usleep(20000);
 	}
-	if (now_ms() >= end)
+	if (!gone)
 		return false;
 	/*
 	 * The supervisor clears the run directory and then records the new
@@ -110,10 +111,10 @@ static int start_kzhost(struct za_ctx *c, bool ready, const char *bootargs)
 	if (pid == 0) {
 		/*
 		 * Daemon: own session, no terminal, output to the zone's log,
-		 * the notify pipe as fd 3 and nothing else.  Whatever else the
-		 * caller left open (our lock, the write end of a pipe the
-		 * caller reads to its end, as `zoneadm boot | cat` or ssh do)
-		 * must not live on in the daemon.
+		 * the notify pipe as fd 3 and nothing else.  Whatever else we
+		 * inherited (our lock; a pipe that make, expect or ssh hand
+		 * down and read to its end) must not live on in the daemon,
+		 * or whoever waits for that end waits as long as the zone runs.
 		 */
 		setsid();
 		int devnull = open("/dev/null", O_RDWR);
