@@ -44,6 +44,16 @@
 #define MAX_CLIENTS 64
 #define NOTICE_QUEUE 4
 #define STATE_TEXT 128
+/*
+ * While the guest streams output (BATCH_BYTES or more within BATCH_MS)
+ * the server looks at the ring every BATCH_MS instead of being woken for
+ * each write: the vCPU thread saves an eventfd write per UART byte and
+ * the server a wakeup, a log write and a send per byte.  A keystroke's
+ * echo is far below the rate and is still sent at once; the batching
+ * ends after two quiet periods.
+ */
+#define BATCH_MS 1
+#define BATCH_BYTES 8
 
 struct client {
 	int fd;
@@ -78,6 +88,7 @@ struct con_server {
 	int listen_fd;
 	int wake_fd;
 	atomic_bool wake_pending;
+	atomic_bool batching;	/* the server polls the ring: no wakes */
 	pthread_t thread;
 
 	pthread_mutex_t lock;	/* guards the fields down to the blank line */
@@ -120,8 +131,11 @@ int con_size_parse(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* After the ring write (and its unlock): see server_thread on batching. */
 static void wake(struct con_server *s)
 {
+	if (atomic_load(&s->batching))
+		return;
 	if (!atomic_exchange(&s->wake_pending, true)) {
 		uint64_t one = 1;
 		(void)!write(s->wake_fd, &one, sizeof(one));
@@ -511,6 +525,13 @@ static void log_catch_up(struct con_server *s)
 	}
 }
 
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -523,6 +544,9 @@ static void *server_thread(void *arg)
 	struct con_server *s = arg;
 	struct pollfd pfd[2 + MAX_CLIENTS];
 	uint64_t deadline = 0;
+	uint64_t win_start = now_us(), win_pos = 0;
+	bool batching = false, recheck = false;
+	unsigned quiet = 0;
 
 	for (;;) {
 		unsigned np = 0;
@@ -541,6 +565,11 @@ static void *server_thread(void *arg)
 		}
 		if (deadline)
 			timeout = 20;
+		if (batching && (timeout < 0 || timeout > BATCH_MS))
+			timeout = BATCH_MS;
+		if (recheck)
+			timeout = 0;
+		recheck = false;
 		if (poll(pfd, np, timeout) < 0 && errno != EINTR)
 			break;
 
@@ -557,6 +586,30 @@ static void *server_thread(void *arg)
 		pthread_mutex_unlock(&s->lock);
 
 		log_catch_up(s);
+		/*
+		 * Batching on and off.  A writer that saw batching set left
+		 * its bytes in the ring unannounced; once it is cleared, the
+		 * next pass looks at the ring without waiting (recheck), and
+		 * any later writer reads the cleared flag after its unlock, so
+		 * it wakes us: no byte waits for the next one.
+		 */
+		uint64_t t = now_us();
+		if (t - win_start > 4000 * BATCH_MS) {
+			win_start = t;	/* an idle stretch says nothing */
+			win_pos = s->log_pos;
+		} else if (t - win_start >= 1000 * BATCH_MS) {
+			uint64_t moved = s->log_pos - win_pos;
+			if (moved >= BATCH_BYTES) {
+				batching = true;
+				quiet = 0;
+			} else if (batching && !moved && ++quiet >= 2) {
+				batching = false;
+				recheck = true;
+			}
+			atomic_store(&s->batching, batching);
+			win_start = t;
+			win_pos = s->log_pos;
+		}
 		if (pfd[1].revents & POLLIN)
 			accept_clients(s);
 		/* pfd[2 + i] matches clients[i] as they were at poll time;
