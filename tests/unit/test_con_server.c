@@ -7,7 +7,9 @@
  * the guest; -f takes the console and the holder's leaving promotes the
  * next; break answers; states and host messages; replay of the last
  * lines; a client that never reads costs the writer nothing and is told
- * what it skipped; the log holds everything, rotated.
+ * what it skipped; the log holds everything, rotated; output that
+ * streams fast enough to be batched arrives whole, and its last byte
+ * arrives without another write behind it.
  */
 #include <errno.h>
 #include <poll.h>
@@ -426,6 +428,38 @@ static void bad_opts(void **state)
 	assert_int_equal(con_size_parse("", &v), -EINVAL);
 }
 
+/*
+ * Bursts of one-byte writes 100 us apart (the server batches those), each
+ * ending in a marker with nothing after it: every marker must arrive on
+ * its own, within far less than the wait allowed, and in order.
+ */
+static void stream_then_last_byte(void **state)
+{
+	(void)state;
+	start(0, 0);
+	struct tc *c = tc_open(0, 0, "streamer");
+	assert_true(tc_until(c, 2000, c->role == CON_ROLE_RW));
+	char want[8192] = "";
+	size_t wl = 0;
+	for (int round = 0; round < 10; round++) {
+		for (int i = 0; i < 100; i++) {
+			char b = (char)('a' + (round + i) % 26);
+			con_server_output(srv, &b, 1);
+			want[wl++] = b;
+			usleep(100);
+		}
+		char m = (char)('0' + round);
+		con_server_output(srv, &m, 1);
+		want[wl++] = m;
+		want[wl] = 0;
+		/* Nothing else is written until it shows up. */
+		assert_true(tc_until(c, 2000, c->data_len == wl));
+		assert_string_equal(c->data, want);
+	}
+	tc_close(c);
+	stop();
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -451,6 +485,7 @@ int main(void)
 		cmocka_unit_test(log_rotation),
 		cmocka_unit_test(bad_client),
 		cmocka_unit_test(bad_opts),
+		cmocka_unit_test(stream_then_last_byte),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
