@@ -251,14 +251,13 @@ static int zone_frame(void *arg, const struct con_frame *f)
 
 static void zone_index_state(struct mux *m, struct mzone *z)
 {
-	struct zone_index idx;
 	char err[256];
-	if (zs_index_read(m->o->root, &idx, err, sizeof(err)))
-		return;
-	struct zone_entry *e = zs_index_find(&idx, z->name);
-	snprintf(z->state, sizeof(z->state), "%s",
-		 e ? zs_state_name(e->state) : "no such zone");
-	zs_index_free(&idx);
+	int st = zs_zone_state(m->o->root, z->name, err, sizeof(err));
+	if (st >= 0)
+		snprintf(z->state, sizeof(z->state), "%s",
+			 zs_state_name((enum zone_state)st));
+	else if (st == -ENOENT)
+		snprintf(z->state, sizeof(z->state), "no such zone");
 }
 
 static void zone_disconnect(struct mux *m, struct mzone *z)

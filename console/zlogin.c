@@ -156,24 +156,6 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* The zone's index state, or -1 with err filled. */
-static int zone_state(const char *root, const char *zone, char *err,
-		      size_t errlen)
-{
-	struct zone_index idx;
-	char e[256];
-	if (zs_index_read(root, &idx, e, sizeof(e))) {
-		snprintf(err, errlen, "cannot read the zone index: %s", e);
-		return -1;
-	}
-	struct zone_entry *z = zs_index_find(&idx, zone);
-	int s = z ? (int)z->state : -1;
-	zs_index_free(&idx);
-	if (s < 0)
-		snprintf(err, errlen, "no such zone configured");
-	return s;
-}
-
 struct session {
 	const char *root;
 	const char *zone;
@@ -359,7 +341,7 @@ static void lost_connection(struct session *s, const char *why)
 	 * loaded host teardown can take seconds). */
 	uint64_t until = now_ms() + STATE_SETTLE_MS;
 	int st;
-	while ((st = zone_state(s->root, s->zone, err, sizeof(err))) >= 0 &&
+	while ((st = zs_zone_state(s->root, s->zone, err, sizeof(err))) >= 0 &&
 	       (st == ZS_RUNNING || st == ZS_SHUTTING_DOWN ||
 		st == ZS_DOWN) &&
 	       now_ms() < until)
@@ -405,7 +387,7 @@ static void sock_readable(struct session *s)
 static int session_run(struct session *s)
 {
 	char err[256];
-	int st = zone_state(s->root, s->zone, err, sizeof(err));
+	int st = zs_zone_state(s->root, s->zone, err, sizeof(err));
 	if (st < 0) {
 		fprintf(stderr, PROG ": zone '%s': %s\n", s->zone, err);
 		return 1;

@@ -419,6 +419,23 @@ static int set_state_fn(struct zone_entry *e, void *arg)
 	return 0;
 }
 
+int zs_zone_state(const char *root, const char *name, char *err,
+		  size_t errlen)
+{
+	struct zone_index idx;
+	char e[256];
+	if (zs_index_read(root, &idx, e, sizeof(e))) {
+		snprintf(err, errlen, "cannot read the zone index: %s", e);
+		return -EIO;
+	}
+	struct zone_entry *z = zs_index_find(&idx, name);
+	int s = z ? (int)z->state : -ENOENT;
+	zs_index_free(&idx);
+	if (s < 0)
+		snprintf(err, errlen, "no such zone configured");
+	return s;
+}
+
 int zs_set_state(const char *root, const char *name, enum zone_state s,
 		 char *err, size_t errlen)
 {

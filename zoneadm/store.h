@@ -100,6 +100,10 @@ int zs_index_lock(const char *root, char *err, size_t errlen);
 typedef int (*zs_update_fn)(struct zone_entry *e, void *arg);
 int zs_index_update(const char *root, const char *name, zs_update_fn fn,
 		    void *arg, char *err, size_t errlen);
+/* A zone's state in the index; with err filled, -ENOENT for no such zone
+ * and -EIO when the index cannot be read. */
+int zs_zone_state(const char *root, const char *name, char *err,
+		  size_t errlen);
 /* Set a zone's state in the index (read-modify-write under the lock). */
 int zs_set_state(const char *root, const char *name, enum zone_state s,
 		 char *err, size_t errlen);

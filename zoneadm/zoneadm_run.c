@@ -40,19 +40,6 @@ static long now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The zone's state in the index, or -1. */
-static int index_state(const struct za_ctx *c)
-{
-	struct zone_index idx;
-	char err[256];
-	if (zs_index_read(c->root, &idx, err, sizeof(err)))
-		return -1;
-	struct zone_entry *e = zs_index_find(&idx, c->zone);
-	int st = e ? (int)e->state : -1;
-	zs_index_free(&idx);
-	return st;
-}
-
 /* Wait until the zone's kzhost has gone and it reads installed again. */
 static bool wait_gone(const struct za_ctx *c, int timeout_ms)
 {
@@ -76,7 +63,8 @@ static bool wait_gone(const struct za_ctx *c, int timeout_ms)
 	 * does not find the zone still "down".
 	 */
 	for (int i = 0; i < 50; i++) {
-		int st = index_state(c);
+		char err[256];
+		int st = zs_zone_state(c->root, c->zone, err, sizeof(err));
 		if (st != ZS_RUNNING && st != ZS_SHUTTING_DOWN &&
 		    st != ZS_DOWN)
 			break;
