@@ -532,13 +532,6 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void *server_thread(void *arg)
 {
 	struct con_server *s = arg;
@@ -629,7 +622,7 @@ static void *server_thread(void *arg)
 				drop_client(s, i);
 		}
 		if (stopping) {
-			uint64_t t = now_ms();
+			uint64_t t = now_us() / 1000;
 			if (!deadline)
 				deadline = t + 1000;
 			bool done = true;

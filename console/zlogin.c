@@ -341,9 +341,8 @@ static void lost_connection(struct session *s, const char *why)
 	 * loaded host teardown can take seconds). */
 	uint64_t until = now_ms() + STATE_SETTLE_MS;
 	int st;
-	while ((st = zs_zone_state(s->root, s->zone, err, sizeof(err))) >= 0 &&
-	       (st == ZS_RUNNING || st == ZS_SHUTTING_DOWN ||
-		st == ZS_DOWN) &&
+	while (zs_state_settling(st = zs_zone_state(s->root, s->zone, err,
+						     sizeof(err))) &&
 	       now_ms() < until)
 		usleep(20000);
 	const char *name = st >= 0 ? zs_state_name((enum zone_state)st) :

@@ -436,6 +436,11 @@ int zs_zone_state(const char *root, const char *name, char *err,
 	return s;
 }
 
+bool zs_state_settling(int st)
+{
+	return st == ZS_RUNNING || st == ZS_SHUTTING_DOWN || st == ZS_DOWN;
+}
+
 int zs_set_state(const char *root, const char *name, enum zone_state s,
 		 char *err, size_t errlen)
 {

@@ -104,6 +104,13 @@ int zs_index_update(const char *root, const char *name, zs_update_fn fn,
  * and -EIO when the index cannot be read. */
 int zs_zone_state(const char *root, const char *name, char *err,
 		  size_t errlen);
+/*
+ * Is st (a zs_zone_state result) one a zone leaves by itself once its
+ * kzhost has gone?  The supervisor records the end only after the VM is
+ * torn down, so a caller that saw the console or run directory go waits
+ * while this holds.
+ */
+bool zs_state_settling(int st);
 /* Set a zone's state in the index (read-modify-write under the lock). */
 int zs_set_state(const char *root, const char *name, enum zone_state s,
 		 char *err, size_t errlen);

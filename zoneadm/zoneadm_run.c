@@ -64,9 +64,8 @@ static bool wait_gone(const struct za_ctx *c, int timeout_ms)
 	 */
 	for (int i = 0; i < 50; i++) {
 		char err[256];
-		int st = zs_zone_state(c->root, c->zone, err, sizeof(err));
-		if (st != ZS_RUNNING && st != ZS_SHUTTING_DOWN &&
-		    st != ZS_DOWN)
+		if (!zs_state_settling(zs_zone_state(c->root, c->zone, err,
+						     sizeof(err))))
 			break;
 		usleep(20000);
 	}
@@ -116,8 +115,6 @@ static int start_kzhost(struct za_ctx *c, bool ready, const char *bootargs)
 		if (dup2(notify, 3) != 3)	/* the copy is without O_CLOEXEC */
 			_exit(127);
 		close_range(4, ~0U, 0);
-		char fdarg[16];
-		snprintf(fdarg, sizeof(fdarg), "%d", 3);
 		char *args[16];
 		int n = 0;
 		args[n++] = kzhost;
@@ -126,7 +123,7 @@ static int start_kzhost(struct za_ctx *c, bool ready, const char *bootargs)
 		args[n++] = "-z";
 		args[n++] = (char *)c->zone;
 		args[n++] = "--notify-fd";
-		args[n++] = fdarg;
+		args[n++] = "3";
 		if (ready)
 			args[n++] = "--ready";
 		if (bootargs) {

@@ -23,7 +23,7 @@
 
 #include "guest_vm.h"
 
-static uint64_t ticks_va;
+static uint64_t ticks_va, rxbuf_va;
 
 static uint64_t read_ticks(void)
 {
@@ -36,6 +36,7 @@ static int setup(void **state)
 {
 	(void)state;
 	ticks_va = symbol("kz_ticks");
+	rxbuf_va = symbol("rxbuf");
 	if (!ticks_va) {
 		fprintf(stderr, "no kz_ticks symbol in %s\n", guest_path());
 		return -1;
@@ -103,7 +104,7 @@ static void test_many_cycles_keep_guest_alive(void **state)
 /* Does the guest's hvc0 receive area (4 buffers of 64 bytes) hold s? */
 static bool hvc_rx_holds(const char *s)
 {
-	uint64_t rxbuf_va = symbol("rxbuf"), page = 0;
+	uint64_t page = 0;
 	char buf[256 + 1] = "";
 	assert_true(rxbuf_va != 0);
 	assert_int_equal(kz_target_read_virt(&tgt, 0, rxbuf_va, &page,
