@@ -417,8 +417,12 @@ static bool next_frame(struct con_server *s, struct client *c)
 					   pl, 8);
 		return true;
 	}
-	n = con_ring_read(&s->ring, c->pos, c->out + CON_HDR_LEN,
-			  CON_PAYLOAD_MAX);
+	/* A state change waiting to be told stops the data at its place in
+	 * the stream, so the notice comes between the bytes around it. */
+	size_t most = CON_PAYLOAD_MAX;
+	if (c->state_sent != s->state_ver && s->state_pos - c->pos < most)
+		most = (size_t)(s->state_pos - c->pos);
+	n = con_ring_read(&s->ring, c->pos, c->out + CON_HDR_LEN, most);
 	pthread_mutex_unlock(&s->lock);
 	if (!n)
 		return false;

@@ -947,12 +947,15 @@ static bool after_stop(struct zonehost *z, enum vmm_stop_reason why)
 		zlog(zone, "guest panicked; vCPUs held until halt or reboot");
 		con_server_state(z->con, "running", "panicked");
 		console_host_msg(z, "zone panicked");
-		if (z->kmdb_armed && z->dbg)
-			dbg_host_panic(z->dbg);
 		pthread_mutex_lock(&z->vm.lock);
 		z->panicked = true;
 		pthread_mutex_unlock(&z->vm.lock);
 		bool policy_reboot = panic_dump(z);
+		/* After the dump: it holds the machine as the panic left it,
+		 * and its message comes before the debugger's prompt rather
+		 * than under it. */
+		if (z->kmdb_armed && z->dbg)
+			dbg_host_panic(z->dbg);
 		pthread_mutex_lock(&z->vm.lock);
 		while (!policy_reboot && !z->halt_requested &&
 		       !z->reboot_requested)

@@ -9,7 +9,8 @@
  * lines; a client that never reads costs the writer nothing and is told
  * what it skipped; the log holds everything, rotated; output that
  * streams fast enough to be batched arrives whole, and its last byte
- * arrives without another write behind it.
+ * arrives without another write behind it; a state change reaches a
+ * client that is behind at its place in the stream.
  */
 #include <errno.h>
 #include <poll.h>
@@ -73,6 +74,7 @@ struct tc {
 	char role_why[CON_TEXT_MAX + 1];
 	char state[CON_TEXT_MAX + 1];
 	char notice[CON_TEXT_MAX + 1];
+	size_t state_at;	/* data_len when the last state came */
 	int frames;
 };
 
@@ -99,6 +101,7 @@ static int tc_frame(void *ctx, const struct con_frame *f)
 	case CON_STATE:
 		memcpy(c->state, f->payload, f->len);
 		c->state[f->len] = 0;
+		c->state_at = c->data_len;
 		break;
 	case CON_NOTICE:
 		memcpy(c->notice, f->payload, f->len);
@@ -460,6 +463,32 @@ static void stream_then_last_byte(void **state)
 	stop();
 }
 
+/*
+ * A state change is told at its place in the stream: a client that is
+ * behind (its socket full) gets the bytes written before the change, then
+ * the state, then the bytes after, never one data frame across it.
+ */
+static void state_in_its_place(void **state)
+{
+	(void)state;
+	start(0, 0);
+	con_server_state(srv, "running", NULL);
+	struct tc *c = tc_open(0, 0, "late");
+	assert_true(tc_until(c, 2000, !strcmp(c->state, "running")));
+	static char fill[65536];
+	memset(fill, 'x', sizeof(fill));
+	con_server_output(srv, fill, sizeof(fill));
+	con_server_output(srv, "before", 6);
+	con_server_state(srv, "running", "panicked");
+	con_server_output(srv, "after", 5);
+	assert_true(tc_until(c, 5000, c->data_len == sizeof(fill) + 11));
+	assert_string_equal(c->state, "running panicked");
+	assert_int_equal(c->state_at, sizeof(fill) + 6);
+	assert_string_equal(c->data + sizeof(fill), "beforeafter");
+	tc_close(c);
+	stop();
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -486,6 +515,7 @@ int main(void)
 		cmocka_unit_test(bad_client),
 		cmocka_unit_test(bad_opts),
 		cmocka_unit_test(stream_then_last_byte),
+		cmocka_unit_test(state_in_its_place),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
