@@ -137,10 +137,14 @@ static int board_add_virtio(struct vmm_vm *vm, char *err, size_t errlen)
 				   VSLOT(KZ_VIRTIO_SLOT_NET + n->id),
 				   KZ_VIRTIO_SIZE, irqs[nirq++], n);
 		if (rc) {
+			/* A tap another process has open refuses a second
+			 * one: say who that usually is. */
 			snprintf(err, errlen, "link %s (tap %s%s%s): %s",
 				 n->link[0] ? n->link : "net", n->tap,
 				 n->bridge[0] ? ", bridge " : "", n->bridge,
-				 strerror(-rc));
+				 rc == -EBUSY ? "in use by another process "
+				 "(a zone of the same name under another root?)"
+				 : strerror(-rc));
 			return rc;
 		}
 	}
