@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LINE_MAX_LEN	1024
@@ -56,6 +57,10 @@ struct dbg_host {
 	enum frontend fe;
 	bool console_held;	/* read by the console server thread */
 	bool panicked;
+	/* Panics the thread has acted on, for dbg_host_panic's wait. */
+	pthread_mutex_t panic_lock;
+	pthread_cond_t panic_cond;
+	unsigned panics_seen;
 	char line[LINE_MAX_LEN];
 	size_t line_len;
 	char cline[LINE_MAX_LEN];	/* socket input being assembled */
@@ -211,7 +216,10 @@ static void run_line(struct dbg_host *h, const char *line)
 			char rec[] = { DBG_SOCK_END, 'Q', 'U', 'I', 'T', '\n' };
 			sock_write(h, rec, sizeof(rec));
 		}
-		leave(h, "leaving the debugger; the guest resumes");
+		leave(h, h->o.ops->panicked && h->o.ops->panicked(h->o.ctx) ?
+		      "leaving the debugger; the guest has panicked and runs "
+		      "again only after a reboot" :
+		      "leaving the debugger; the guest resumes");
 		return;
 	case DBG_RESUMED: {
 		struct kz_event ev;
@@ -392,6 +400,10 @@ static void pipe_input(struct dbg_host *h, bool *quit)
 		h->panicked = true;
 		if (h->state == H_IDLE)
 			(void)enter(h, F_CONSOLE, "the guest panicked");
+		pthread_mutex_lock(&h->panic_lock);
+		h->panics_seen++;
+		pthread_cond_broadcast(&h->panic_cond);
+		pthread_mutex_unlock(&h->panic_lock);
 		break;
 	case MSG_KEYS:
 		if (read_more(h, &k, 1) == 1 && read_more(h, keys, k) == k)
@@ -465,6 +477,12 @@ int dbg_host_create(struct dbg_host **out, const struct dbg_host_opts *o,
 	}
 	h->o = *o;
 	h->listen_fd = h->client_fd = -1;
+	pthread_mutex_init(&h->panic_lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->panic_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	h->pipe[0] = h->pipe[1] = -1;
 	snprintf(name, sizeof(name), "zone '%s'", o->zone);
 	struct dbg_opts dop = { .target = o->target, .out = engine_out,
@@ -531,6 +549,8 @@ void dbg_host_destroy(struct dbg_host *h)
 	if (h->pipe[1] >= 0)
 		close(h->pipe[1]);
 	dbg_destroy(h->d);
+	pthread_cond_destroy(&h->panic_cond);
+	pthread_mutex_destroy(&h->panic_lock);
 	free(h);
 }
 
@@ -562,5 +582,15 @@ bool dbg_host_console_input(struct dbg_host *h, const uint8_t *buf,
 void dbg_host_panic(struct dbg_host *h)
 {
 	uint8_t p = MSG_PANIC;
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += 5;	/* a command runs at most this long */
+	pthread_mutex_lock(&h->panic_lock);
+	unsigned seen = h->panics_seen;
 	post(h, &p, 1);
+	while (h->panics_seen == seen &&
+	       pthread_cond_timedwait(&h->panic_cond, &h->panic_lock,
+				      &until) == 0)
+		;
+	pthread_mutex_unlock(&h->panic_lock);
 }

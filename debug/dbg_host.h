@@ -32,6 +32,8 @@ struct dbg_host_ops {
 	 * for the guest's console (NULL: they are dropped).
 	 */
 	void (*console_in)(void *ctx, const uint8_t *buf, size_t len);
+	/* Whether this boot of the guest has panicked (NULL: never). */
+	bool (*panicked)(void *ctx);
 };
 
 struct dbg_host_opts {
@@ -56,7 +58,11 @@ void dbg_host_break(struct dbg_host *h, char *msg, size_t len);
 /* Console keystrokes: true when the debugger holds the console and took them. */
 bool dbg_host_console_input(struct dbg_host *h, const uint8_t *buf,
 			    size_t len);
-/* The guest panicked and the debugger is armed (boot -k). */
+/*
+ * The guest panicked and the debugger is armed (boot -k).  Returns once
+ * the debugger holds the machine, or has said on the console why it
+ * cannot (another debugger holds it).
+ */
 void dbg_host_panic(struct dbg_host *h);
 
 #endif

@@ -73,6 +73,7 @@ struct zonehost {
 	bool panicked;
 	bool halt_requested;
 	bool reboot_requested;
+	bool kmdb_holds;	/* the built-in debugger has the machine */
 	pthread_cond_t panic_cond;
 	int pinned[VMM_MAX_CPUS];
 	unsigned npinned;
@@ -160,19 +161,39 @@ static void console_break(void *ctx, char *msg, size_t len)
 static int kmdb_claim(void *ctx, char *holder, size_t len)
 {
 	struct zonehost *z = ctx;
-	return vmm_dbg_claim(&z->vm, "kmdb", holder, len);
+	int rc = vmm_dbg_claim(&z->vm, "kmdb", holder, len);
+	if (!rc) {
+		pthread_mutex_lock(&z->vm.lock);
+		z->kmdb_holds = true;
+		pthread_mutex_unlock(&z->vm.lock);
+	}
+	return rc;
 }
 
+/* Leaving lets a panic's reboot policy go on (after_stop waits). */
 static void kmdb_release(void *ctx)
 {
 	struct zonehost *z = ctx;
 	vmm_dbg_release(&z->vm, "kmdb");
+	pthread_mutex_lock(&z->vm.lock);
+	z->kmdb_holds = false;
+	pthread_cond_broadcast(&z->panic_cond);
+	pthread_mutex_unlock(&z->vm.lock);
 }
 
 static void kmdb_console_out(void *ctx, const char *buf, size_t len)
 {
 	struct zonehost *z = ctx;
 	con_server_output(z->con, buf, len);
+}
+
+static bool kmdb_panicked(void *ctx)
+{
+	struct zonehost *z = ctx;
+	pthread_mutex_lock(&z->vm.lock);
+	bool p = z->panicked;
+	pthread_mutex_unlock(&z->vm.lock);
+	return p;
 }
 
 static void kmdb_log(void *ctx, const char *msg)
@@ -191,7 +212,7 @@ static void kmdb_console_in(void *ctx, const uint8_t *buf, size_t len)
 static const struct dbg_host_ops kmdb_ops = {
 	.claim = kmdb_claim, .release = kmdb_release,
 	.console_out = kmdb_console_out, .log = kmdb_log,
-	.console_in = kmdb_console_in,
+	.console_in = kmdb_console_in, .panicked = kmdb_panicked,
 };
 
 static void kmdb_start(struct zonehost *z)
@@ -917,10 +938,6 @@ static bool panic_dump(struct zonehost *z)
 		console_host_msg(z, "panic: dump saved to %s (%s)", res.path,
 				 size);
 	}
-	if (dc.reboot) {
-		zlog(zone, "on-panic policy: reboot");
-		console_host_msg(z, "rebooting after the panic");
-	}
 	return dc.reboot;
 }
 
@@ -957,14 +974,23 @@ static bool after_stop(struct zonehost *z, enum vmm_stop_reason why)
 		if (z->kmdb_armed && z->dbg)
 			dbg_host_panic(z->dbg);
 		pthread_mutex_lock(&z->vm.lock);
-		while (!policy_reboot && !z->halt_requested &&
-		       !z->reboot_requested)
+		/* An armed debugger that took the panic keeps the machine
+		 * until it is left ($q): the policy's reboot waits. */
+		if (policy_reboot)
+			zlog(zone, "on-panic policy: reboot%s", z->kmdb_holds ?
+			     ", once the debugger is left" : "");
+		while (!z->halt_requested && !z->reboot_requested &&
+		       !(policy_reboot && !z->kmdb_holds))
 			pthread_cond_wait(&z->panic_cond, &z->vm.lock);
+		bool by_policy = policy_reboot && !z->halt_requested &&
+				 !z->reboot_requested;
 		bool reboot = (policy_reboot || z->reboot_requested) &&
 			      !z->halt_requested;
 		z->panicked = false;
 		z->reboot_requested = false;
 		pthread_mutex_unlock(&z->vm.lock);
+		if (by_policy)
+			console_host_msg(z, "rebooting after the panic");
 		return reboot;
 	default:
 		zlog(zone, "machine stopped: %s", z->vm.stop_msg);
