@@ -44,6 +44,7 @@ enum frontend { F_NONE, F_CONSOLE, F_SOCKET };
 #define MSG_PANIC	'p'
 #define MSG_KEYS	'k'
 #define MSG_QUIT	'q'
+#define MSG_REBOOTED	'r'
 
 struct dbg_host {
 	struct dbg_host_opts o;
@@ -190,6 +191,31 @@ static void leave(struct dbg_host *h, const char *why)
 	h->state = H_IDLE;
 	h->fe = F_NONE;
 	set_console_held(h, false);
+}
+
+/*
+ * The machine was reset under the debugger: its breakpoints went with the
+ * old memory and the new boot owes the old session nothing, so the
+ * session ends and the zone runs.  kzdb gets the reason and its QUIT.
+ */
+static void leave_rebooted(struct dbg_host *h)
+{
+	static const char why[] = "the zone rebooted; leaving the debugger "
+				  "(its breakpoints are gone)";
+	bool by_socket = h->fe == F_SOCKET;
+	if (by_socket) {
+		char msg[128];
+		int n = snprintf(msg, sizeof(msg), "kmdb: %s\n", why);
+		sock_write(h, msg, (size_t)n);
+		char rec[] = { DBG_SOCK_END, 'Q', 'U', 'I', 'T', '\n' };
+		sock_write(h, rec, sizeof(rec));
+	}
+	leave(h, why);
+	if (by_socket && h->client_fd >= 0) {
+		close(h->client_fd);
+		h->client_fd = -1;
+		h->cline_len = 0;
+	}
 }
 
 static void drop_client(struct dbg_host *h)
@@ -405,6 +431,11 @@ static void pipe_input(struct dbg_host *h, bool *quit)
 		pthread_cond_broadcast(&h->panic_cond);
 		pthread_mutex_unlock(&h->panic_lock);
 		break;
+	case MSG_REBOOTED:
+		h->panicked = false;
+		if (h->state != H_IDLE)
+			leave_rebooted(h);
+		break;
 	case MSG_KEYS:
 		if (read_more(h, &k, 1) == 1 && read_more(h, keys, k) == k)
 			console_keys(h, keys, k);
@@ -577,6 +608,12 @@ bool dbg_host_console_input(struct dbg_host *h, const uint8_t *buf,
 		len -= k;
 	}
 	return true;
+}
+
+void dbg_host_rebooted(struct dbg_host *h)
+{
+	uint8_t r = MSG_REBOOTED;
+	post(h, &r, 1);
 }
 
 void dbg_host_panic(struct dbg_host *h)

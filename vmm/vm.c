@@ -372,6 +372,8 @@ static int machine_boot(struct vmm_vm *vm, char *err, size_t errlen)
 		return rc;
 	}
 
+	if (vm->console.starting)
+		vm->console.starting(vm->console_ctx, vm->boots + 1);
 	pthread_mutex_lock(&vm->lock);
 	vm->boots++;
 	for (unsigned i = 0; i < vm->ncpus; i++) {

@@ -57,6 +57,11 @@ struct vmm_config {
 /* Where console output goes and where its input comes from. */
 struct vmm_console_ops {
 	void (*output)(void *ctx, const uint8_t *buf, size_t len);
+	/*
+	 * Called as each (re)boot is about to start the vCPUs, so what it
+	 * writes comes before the guest's first output; may be NULL.
+	 */
+	void (*starting)(void *ctx, unsigned boot_count);
 	/* Called after each (re)boot has started the vCPUs; may be NULL. */
 	void (*booted)(void *ctx, unsigned boot_count);
 };

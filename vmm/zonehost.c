@@ -353,6 +353,7 @@ static void pin_vcpus(struct zonehost *z)
 static void on_booted(void *ctx, unsigned boots)
 {
 	struct zonehost *z = ctx;
+	(void)boots;	/* on_starting told of a reboot */
 	char err[256];
 	/* A reboot asked for by zoneadm is done once the machine is back. */
 	pthread_mutex_lock(&z->vm.lock);
@@ -360,16 +361,27 @@ static void on_booted(void *ctx, unsigned boots)
 	pthread_mutex_unlock(&z->vm.lock);
 	pin_vcpus(z);
 	enum zone_state s = z->ready_hold ? ZS_READY : ZS_RUNNING;
-	con_server_state(z->con, zs_state_name(s), NULL);
 	if (zs_set_state(z->o->root, z->o->zone, s, err, sizeof(err)))
 		zlog(z->o->zone, "cannot record state %s: %s",
 		     zs_state_name(s), err);
-	if (boots > 1) {
-		zlog(z->o->zone, "rebooted (boot %u)", boots);
-		console_host_msg(z, "zone '%s' rebooted (boot %u)",
-				 z->o->zone, boots);
-	}
 	notify(z, "ok");
+}
+
+/* The console's state and a reboot's message go out before the new
+ * boot's first output, not in the middle of it. */
+static void on_starting(void *ctx, unsigned boots)
+{
+	struct zonehost *z = ctx;
+	pthread_mutex_lock(&z->vm.lock);
+	enum zone_state s = z->ready_hold ? ZS_READY : ZS_RUNNING;
+	pthread_mutex_unlock(&z->vm.lock);
+	con_server_state(z->con, zs_state_name(s), NULL);
+	if (boots < 2)
+		return;
+	zlog(z->o->zone, "rebooted (boot %u)", boots);
+	console_host_msg(z, "zone '%s' rebooted (boot %u)", z->o->zone, boots);
+	if (z->dbg)
+		dbg_host_rebooted(z->dbg);
 }
 
 static void reply(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1041,6 +1053,7 @@ static int vm_process(struct zonehost *z)
 		       err, sizeof(err)))
 		goto fail;
 	const struct vmm_console_ops cops = { .output = console_out,
+					      .starting = on_starting,
 					      .booted = on_booted };
 	if (vmm_vm_create(&z->vm, &vc, &cops, z, err, sizeof(err)))
 		goto fail;
