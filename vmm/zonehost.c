@@ -953,6 +953,51 @@ static bool panic_dump(struct zonehost *z)
 	return dc.reboot;
 }
 
+/*
+ * A guest panic, as on a kernel zone: an armed debugger (boot -k) takes
+ * it first and holds the machine until it is left ($q), so nothing the
+ * host prints lands under its prompt; then the dump, if dumps are on;
+ * then the on-panic policy: stay (until halt or reboot) or reboot.
+ * Returns true to run the machine again.
+ */
+static bool after_panic(struct zonehost *z)
+{
+	const char *zone = z->o->zone;
+	zlog(zone, "guest panicked; vCPUs held until halt or reboot");
+	con_server_state(z->con, "running", "panicked");
+	console_host_msg(z, "zone panicked");
+	pthread_mutex_lock(&z->vm.lock);
+	z->panicked = true;
+	pthread_mutex_unlock(&z->vm.lock);
+	if (z->kmdb_armed && z->dbg) {
+		dbg_host_panic(z->dbg);
+		pthread_mutex_lock(&z->vm.lock);
+		if (z->kmdb_holds)
+			zlog(zone, "the debugger took the panic; the dump and "
+			     "the on-panic policy wait until it is left");
+		while (z->kmdb_holds && !z->halt_requested &&
+		       !z->reboot_requested)
+			pthread_cond_wait(&z->panic_cond, &z->vm.lock);
+		pthread_mutex_unlock(&z->vm.lock);
+	}
+	bool policy_reboot = panic_dump(z);
+	pthread_mutex_lock(&z->vm.lock);
+	if (policy_reboot)
+		zlog(zone, "on-panic policy: reboot");
+	while (!policy_reboot && !z->halt_requested && !z->reboot_requested)
+		pthread_cond_wait(&z->panic_cond, &z->vm.lock);
+	bool by_policy = policy_reboot && !z->halt_requested &&
+			 !z->reboot_requested;
+	bool reboot = (policy_reboot || z->reboot_requested) &&
+		      !z->halt_requested;
+	z->panicked = false;
+	z->reboot_requested = false;
+	pthread_mutex_unlock(&z->vm.lock);
+	if (by_policy)
+		console_host_msg(z, "rebooting after the panic");
+	return reboot;
+}
+
 /* What to do after vmm_vm_run returns; true to run the machine again. */
 static bool after_stop(struct zonehost *z, enum vmm_stop_reason why)
 {
@@ -973,37 +1018,7 @@ static bool after_stop(struct zonehost *z, enum vmm_stop_reason why)
 		console_host_msg(z, "zone %s", again ? "rebooting" : "halted");
 		return again;
 	case VMM_STOP_PANIC:
-		zlog(zone, "guest panicked; vCPUs held until halt or reboot");
-		con_server_state(z->con, "running", "panicked");
-		console_host_msg(z, "zone panicked");
-		pthread_mutex_lock(&z->vm.lock);
-		z->panicked = true;
-		pthread_mutex_unlock(&z->vm.lock);
-		bool policy_reboot = panic_dump(z);
-		/* After the dump: it holds the machine as the panic left it,
-		 * and its message comes before the debugger's prompt rather
-		 * than under it. */
-		if (z->kmdb_armed && z->dbg)
-			dbg_host_panic(z->dbg);
-		pthread_mutex_lock(&z->vm.lock);
-		/* An armed debugger that took the panic keeps the machine
-		 * until it is left ($q): the policy's reboot waits. */
-		if (policy_reboot)
-			zlog(zone, "on-panic policy: reboot%s", z->kmdb_holds ?
-			     ", once the debugger is left" : "");
-		while (!z->halt_requested && !z->reboot_requested &&
-		       !(policy_reboot && !z->kmdb_holds))
-			pthread_cond_wait(&z->panic_cond, &z->vm.lock);
-		bool by_policy = policy_reboot && !z->halt_requested &&
-				 !z->reboot_requested;
-		bool reboot = (policy_reboot || z->reboot_requested) &&
-			      !z->halt_requested;
-		z->panicked = false;
-		z->reboot_requested = false;
-		pthread_mutex_unlock(&z->vm.lock);
-		if (by_policy)
-			console_host_msg(z, "rebooting after the panic");
-		return reboot;
+		return after_panic(z);
 	default:
 		zlog(zone, "machine stopped: %s", z->vm.stop_msg);
 		con_server_state(z->con, "down", NULL);
