@@ -132,6 +132,27 @@ proc want_state {zone state} {
 	if {$s ne $state} { fail "zone $zone is $s, expected $state" }
 }
 
+# The same, for a state that follows from something asynchronous (a
+# killed process being noticed): allow it up to ms milliseconds.
+proc want_state_within {zone state ms} {
+	set end [expr {[clock milliseconds] + $ms}]
+	while {[set s [zone_state $zone]] ne $state && [clock milliseconds] < $end} {
+		after 100
+	}
+	if {$s ne $state} { fail "zone $zone is $s, expected $state within $ms ms" }
+}
+
+# Wait until file holds text (a background lock holder has written its
+# name): a loaded machine may be slow to start it.
+proc wait_file_has {file text} {
+	for {set i 0} {$i < 200} {incr i} {
+		if {![catch {exec cat $file} l] && [string first $text $l] >= 0} return
+		after 50
+	}
+	catch {exec tail -c 300 $file} l
+	fail "$file never held '$text'; it ends: $l"
+}
+
 # Configure a small zone for tests: ncpus vCPUs and mem of RAM.
 proc small_zone {zone {ncpus 1} {mem 64M}} {
 	global bin
