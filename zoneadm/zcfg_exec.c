@@ -105,6 +105,21 @@ static int flags(struct zcfg_tok *a, size_t n, size_t *first,
 	return seen;
 }
 
+/*
+ * For the commands whose only argument is an optional -F (delete, revert,
+ * exit): 1 with it, 0 without, ZCFG_EUSAGE (and the usage) otherwise.
+ */
+static int force_flag(struct zcfg_tok *a, size_t n, const char *cmd,
+		      char *err, size_t errlen)
+{
+	size_t i;
+	int f = flags(a, n, &i, "F");
+
+	if (f < 0 || i != n)
+		USAGE("usage: %s [-F]", cmd);
+	return f & 1;
+}
+
 /* ---- PROP=VALUE lists (select, remove, info) ---- */
 
 struct filter {
@@ -327,11 +342,10 @@ static int cmd_create(struct zcfg_session *s, struct zcfg_tok *a, size_t n,
 static int cmd_delete(struct zcfg_session *s, struct zcfg_tok *a, size_t n,
 		      char *err, size_t errlen)
 {
-	size_t i;
-	int f = flags(a, n, &i, "F");
+	int f = force_flag(a, n, "delete", err, errlen);
 
-	if (f < 0 || i != n)
-		USAGE("usage: delete [-F]");
+	if (f < 0)
+		return f;
 	if (!need_global(s, "delete", err, errlen))
 		return -EINVAL;
 	if (!s->ops || !s->ops->remove)
@@ -980,11 +994,10 @@ int zcfg_session_commit(struct zcfg_session *s, char *err, size_t errlen)
 static int cmd_revert(struct zcfg_session *s, struct zcfg_tok *a, size_t n,
 		      char *err, size_t errlen)
 {
-	size_t i;
-	int f = flags(a, n, &i, "F");
+	int f = force_flag(a, n, "revert", err, errlen);
 
-	if (f < 0 || i != n)
-		USAGE("usage: revert [-F]");
+	if (f < 0)
+		return f;
 	if (!need_global(s, "revert", err, errlen))
 		return -EINVAL;
 	if (!(f & 1) && s->interactive && s->ask &&
@@ -1005,11 +1018,10 @@ static int cmd_revert(struct zcfg_session *s, struct zcfg_tok *a, size_t n,
 static int cmd_exit(struct zcfg_session *s, struct zcfg_tok *a, size_t n,
 		    char *err, size_t errlen)
 {
-	size_t i;
-	int f = flags(a, n, &i, "F");
+	int f = force_flag(a, n, "exit", err, errlen);
 
-	if (f < 0 || i != n)
-		USAGE("usage: exit [-F]");
+	if (f < 0)
+		return f;
 	if (f & 1) {
 		s->discard = true;
 	} else if (s->scope != ZR_GLOBAL) {
