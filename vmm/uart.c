@@ -60,6 +60,7 @@ struct uart {
 	bool irq_level;
 	uint8_t rx[RX_SIZE];
 	unsigned rx_head, rx_count;
+	bool paused;		/* the machine is paused: input waits */
 };
 
 static unsigned uart_iir(const struct uart *u)
@@ -227,9 +228,34 @@ static void uart_reset(struct vmm_dev *dev)
 {
 	struct uart *u = dev->priv;
 	pthread_mutex_lock(&dev->lock);
+	bool paused = u->paused;	/* a reboot under a debugger */
 	memset(u, 0, sizeof(*u));
 	u->dll = 12;		/* 9600 baud, what a PC's BIOS leaves */
+	u->paused = paused;
 	pthread_mutex_unlock(&dev->lock);
+}
+
+/*
+ * While the machine is paused the UART takes no input, so its registers
+ * and its interrupt line hold still under a debugger or a dump; the
+ * console server keeps the keys and offers them again.
+ */
+static void uart_set_paused(struct vmm_dev *dev, bool paused)
+{
+	struct uart *u = dev->priv;
+	pthread_mutex_lock(&dev->lock);
+	u->paused = paused;
+	pthread_mutex_unlock(&dev->lock);
+}
+
+static void uart_pause(struct vmm_dev *dev)
+{
+	uart_set_paused(dev, true);
+}
+
+static void uart_resume(struct vmm_dev *dev)
+{
+	uart_set_paused(dev, false);
 }
 
 static int uart_create(struct vmm_dev *dev)
@@ -253,7 +279,7 @@ size_t vmm_uart_input(struct vmm_dev *dev, const uint8_t *buf, size_t len)
 	size_t n = 0;
 
 	pthread_mutex_lock(&dev->lock);
-	while (n < len && u->rx_count < RX_SIZE)
+	while (!u->paused && n < len && u->rx_count < RX_SIZE)
 		rx_push(u, buf[n++]);
 	uart_update_irq(dev, u);
 	pthread_mutex_unlock(&dev->lock);
@@ -266,4 +292,6 @@ const struct vmm_dev_ops vmm_uart_ops = {
 	.create = uart_create,
 	.io = uart_io,
 	.reset = uart_reset,
+	.pause = uart_pause,
+	.resume = uart_resume,
 };

@@ -233,7 +233,8 @@ void vmm_vm_devices_pause_locked(struct vmm_vm *vm, bool pause);
 
 /*
  * Console input from the host side (any thread).  Returns how many bytes
- * the guest's UART took; offer the rest again later.
+ * the guest's UART took (none while the machine is paused); offer the
+ * rest again later.
  */
 size_t vmm_vm_console_input(struct vmm_vm *vm, const uint8_t *buf, size_t len);
 

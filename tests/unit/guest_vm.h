@@ -61,9 +61,17 @@ static inline void clear_output(void)
 	pthread_mutex_unlock(&out_lock);
 }
 
+/* As the console server does: offer what was not taken again (a full
+ * receive buffer, a machine paused for a moment), for up to 5 s. */
 static inline void type(const char *s)
 {
-	vmm_vm_console_input(&vm, (const uint8_t *)s, strlen(s));
+	size_t len = strlen(s), sent = 0;
+	for (int i = 0; i < 5000 && sent < len; i++) {
+		sent += vmm_vm_console_input(&vm, (const uint8_t *)s + sent,
+					     len - sent);
+		if (sent < len)
+			usleep(1000);
+	}
 }
 
 static void *runner(void *arg)
