@@ -152,7 +152,10 @@ static int vc_read_phys(struct kz_target *t, uint64_t pa, void *buf,
 			uint64_t nfile = rel < s->filesz ? s->filesz - rel : 0;
 			if (nfile > n)
 				nfile = n;
-			memcpy(p, c->map + s->off + rel, (size_t)nfile);
+			/* Only bytes the file holds: past them the offset
+			 * may point anywhere, so no pointer is formed. */
+			if (nfile)
+				memcpy(p, c->map + s->off + rel, (size_t)nfile);
 			memset(p + nfile, 0, (size_t)(n - nfile));
 			p += n;
 			pa += n;
@@ -430,9 +433,13 @@ static void segs_normalise(struct vmcore *c)
 		if (any && s.pa < covered) {
 			uint64_t cut = covered - s.pa;
 			s.pa += cut;
-			s.off += cut;
 			s.memsz -= cut;
-			s.filesz = s.filesz > cut ? s.filesz - cut : 0;
+			if (s.filesz > cut) {
+				s.off += cut;
+				s.filesz -= cut;
+			} else {
+				s.filesz = 0;	/* all zeros now; off unused */
+			}
 		}
 		c->segs[out++] = s;
 		covered = s.pa + s.memsz;
