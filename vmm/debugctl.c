@@ -244,6 +244,29 @@ static int find_sw(struct vmm_vm *vm, uint64_t vaddr)
 	return -1;
 }
 
+/* Remember the code around paddr as it is without any int3 of ours. */
+static void keep_window(struct vmm_vm *vm, unsigned i, uint64_t paddr,
+			uint8_t orig)
+{
+	struct vmm_debug *d = &vm->dbg;
+	uint64_t pa = paddr >= 8 ? paddr - 8 : 0;
+	d->sw[i].win_pa = pa;
+	d->sw[i].win_len = sizeof(d->sw[i].win);
+	if (vmm_mem_read(&vm->mem, pa, d->sw[i].win, d->sw[i].win_len)) {
+		/* At the edge of RAM: the byte alone. */
+		d->sw[i].win_pa = paddr;
+		d->sw[i].win[0] = orig;
+		d->sw[i].win_len = 1;
+		return;
+	}
+	for (unsigned j = 0; j < VMM_MAX_SWBP; j++) {
+		uint64_t p = d->sw[j].paddr;
+		if ((d->sw[j].used || j == i) && p >= pa &&
+		    p < pa + d->sw[i].win_len)
+			d->sw[i].win[p - pa] = j == i ? orig : d->sw[j].orig;
+	}
+}
+
 int vmm_dbg_set_sw(struct vmm_vm *vm, uint64_t vaddr, uint64_t paddr)
 {
 	static const uint8_t int3 = 0xCC;
@@ -259,10 +282,11 @@ int vmm_dbg_set_sw(struct vmm_vm *vm, uint64_t vaddr, uint64_t paddr)
 		    vmm_mem_write(&vm->mem, paddr, &int3, 1))
 			return -EFAULT;
 		pthread_mutex_lock(&vm->lock);
-		vm->dbg.sw[i].used = true;
 		vm->dbg.sw[i].vaddr = vaddr;
 		vm->dbg.sw[i].paddr = paddr;
 		vm->dbg.sw[i].orig = orig;
+		keep_window(vm, i, paddr, orig);
+		vm->dbg.sw[i].used = true;
 		pthread_mutex_unlock(&vm->lock);
 		return apply_all(vm);
 	}
@@ -377,7 +401,10 @@ int vmm_dbg_wait(struct vmm_vm *vm, enum vmm_dbg_event *ev, unsigned *cpu,
 		}
 	}
 	pthread_mutex_lock(&vm->lock);
-	while (vm->dbg.event == VMM_DBG_NONE && vm->stop == VMM_STOP_NONE &&
+	/* A reset is not an end: the machine reboots in place and the
+	 * debugger waits on into the new boot (its breakpoints replanted). */
+	while (vm->dbg.event == VMM_DBG_NONE &&
+	       (vm->stop == VMM_STOP_NONE || vm->stop == VMM_STOP_RESET) &&
 	       rc == 0) {
 		if (timeout_ms < 0)
 			pthread_cond_wait(&vm->cond, &vm->lock);
@@ -394,7 +421,7 @@ int vmm_dbg_wait(struct vmm_vm *vm, enum vmm_dbg_event *ev, unsigned *cpu,
 		/* Every vCPU parked before anyone reads registers. */
 		while (vm->nactive > 0 && vm->stop == VMM_STOP_NONE)
 			pthread_cond_wait(&vm->cond, &vm->lock);
-	} else if (vm->stop != VMM_STOP_NONE) {
+	} else if (vm->stop != VMM_STOP_NONE && vm->stop != VMM_STOP_RESET) {
 		rc = -EPIPE;	/* the machine is gone: see vm->stop */
 	} else {
 		rc = -ETIMEDOUT;
@@ -403,13 +430,30 @@ int vmm_dbg_wait(struct vmm_vm *vm, enum vmm_dbg_event *ev, unsigned *cpu,
 	return rc;
 }
 
-void vmm_dbg_reset(struct vmm_vm *vm)
+void vmm_dbg_replant(struct vmm_vm *vm)
 {
+	static const uint8_t int3 = 0xCC;
 	pthread_mutex_lock(&vm->lock);
-	for (unsigned i = 0; i < VMM_MAX_SWBP; i++)
-		vm->dbg.sw[i].used = false;
+	/* All are judged before any is planted: RAM is fresh, no int3 yet. */
+	bool same[VMM_MAX_SWBP] = { false };
+	for (unsigned i = 0; i < VMM_MAX_SWBP; i++) {
+		uint8_t now[sizeof(vm->dbg.sw[i].win)];
+		if (!vm->dbg.sw[i].used || !vm->dbg.sw[i].win_len)
+			continue;
+		same[i] = !vmm_mem_read(&vm->mem, vm->dbg.sw[i].win_pa, now,
+					vm->dbg.sw[i].win_len) &&
+			  !memcmp(now, vm->dbg.sw[i].win, vm->dbg.sw[i].win_len);
+	}
+	for (unsigned i = 0; i < VMM_MAX_SWBP; i++) {
+		if (!vm->dbg.sw[i].used)
+			continue;
+		if (!same[i] ||
+		    vmm_mem_write(&vm->mem, vm->dbg.sw[i].paddr, &int3, 1))
+			vm->dbg.sw[i].used = false;
+	}
 	pthread_mutex_unlock(&vm->lock);
 }
+
 
 int vmm_dbg_claim(struct vmm_vm *vm, const char *who, char *holder,
 		  size_t len)

@@ -38,7 +38,11 @@ void vmm_dbg_release(struct vmm_vm *vm, const char *who);
 /* The holder's name, or "" (for the zone's auxiliary state). */
 void vmm_dbg_holder(struct vmm_vm *vm, char *buf, size_t len);
 
-/* Forget breakpoints (their bytes went with the old RAM on reboot). */
-void vmm_dbg_reset(struct vmm_vm *vm);
+/*
+ * After a reboot has reloaded RAM: plant each software breakpoint again
+ * where the same code came back to the same place (a kernel the VMM
+ * loads itself), forget the others (code the guest moves or unpacks).
+ */
+void vmm_dbg_replant(struct vmm_vm *vm);
 
 #endif

@@ -357,6 +357,8 @@ static int machine_boot(struct vmm_vm *vm, char *err, size_t errlen)
 	rc = machine_load(vm, &entry, err, errlen);
 	if (rc)
 		return rc;
+	if (vm->boots)
+		vmm_dbg_replant(vm);	/* RAM was cleared and loaded again */
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		rc = vmm_vcpu_create(vm, &vm->vcpus[i], i);
 		if (rc) {
@@ -427,7 +429,6 @@ enum vmm_stop_reason vmm_vm_run(struct vmm_vm *vm)
 		if (why != VMM_STOP_RESET)
 			return why;
 		machine_teardown(vm);
-		vmm_dbg_reset(vm);
 		/*
 		 * Reboot, unless a stop came in while we tore down: a halt
 		 * asked for during a reboot must not be lost.

@@ -139,6 +139,11 @@ struct vmm_debug {
 		uint64_t vaddr;	/* where the debugger asked */
 		uint64_t paddr;	/* where the int3 byte is */
 		uint8_t orig;	/* the byte it replaced */
+		/* The code around it (without int3s), to know it again
+		 * after a reboot reloads RAM (vmm_dbg_replant). */
+		uint64_t win_pa;
+		uint8_t win[16];
+		unsigned win_len;
 	} sw[VMM_MAX_SWBP];
 	struct {
 		bool used;
