@@ -58,10 +58,10 @@ struct dbg_host {
 	enum frontend fe;
 	bool console_held;	/* read by the console server thread */
 	bool panicked;
-	/* Panics the thread has acted on, for dbg_host_panic's wait. */
-	pthread_mutex_t panic_lock;
-	pthread_cond_t panic_cond;
-	unsigned panics_seen;
+	/* Messages the thread has acted on, for post_and_wait. */
+	pthread_mutex_t done_lock;
+	pthread_cond_t done_cond;
+	unsigned done;
 	char line[LINE_MAX_LEN];
 	size_t line_len;
 	char cline[LINE_MAX_LEN];	/* socket input being assembled */
@@ -410,6 +410,15 @@ static size_t read_more(struct dbg_host *h, uint8_t *buf, size_t want)
 	return got;
 }
 
+/* A message post_and_wait sent is dealt with. */
+static void acted(struct dbg_host *h)
+{
+	pthread_mutex_lock(&h->done_lock);
+	h->done++;
+	pthread_cond_broadcast(&h->done_cond);
+	pthread_mutex_unlock(&h->done_lock);
+}
+
 static void pipe_input(struct dbg_host *h, bool *quit)
 {
 	uint8_t tag, keys[255], k;
@@ -426,15 +435,13 @@ static void pipe_input(struct dbg_host *h, bool *quit)
 		h->panicked = true;
 		if (h->state == H_IDLE)
 			(void)enter(h, F_CONSOLE, "the guest panicked");
-		pthread_mutex_lock(&h->panic_lock);
-		h->panics_seen++;
-		pthread_cond_broadcast(&h->panic_cond);
-		pthread_mutex_unlock(&h->panic_lock);
+		acted(h);
 		break;
 	case MSG_REBOOTED:
 		h->panicked = false;
 		if (h->state != H_IDLE)
 			leave_rebooted(h);
+		acted(h);
 		break;
 	case MSG_KEYS:
 		if (read_more(h, &k, 1) == 1 && read_more(h, keys, k) == k)
@@ -508,11 +515,11 @@ int dbg_host_create(struct dbg_host **out, const struct dbg_host_opts *o,
 	}
 	h->o = *o;
 	h->listen_fd = h->client_fd = -1;
-	pthread_mutex_init(&h->panic_lock, NULL);
+	pthread_mutex_init(&h->done_lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&h->panic_cond, &ca);
+	pthread_cond_init(&h->done_cond, &ca);
 	pthread_condattr_destroy(&ca);
 	h->pipe[0] = h->pipe[1] = -1;
 	snprintf(name, sizeof(name), "zone '%s'", o->zone);
@@ -580,8 +587,8 @@ void dbg_host_destroy(struct dbg_host *h)
 	if (h->pipe[1] >= 0)
 		close(h->pipe[1]);
 	dbg_destroy(h->d);
-	pthread_cond_destroy(&h->panic_cond);
-	pthread_mutex_destroy(&h->panic_lock);
+	pthread_cond_destroy(&h->done_cond);
+	pthread_mutex_destroy(&h->done_lock);
 	free(h);
 }
 
@@ -610,24 +617,31 @@ bool dbg_host_console_input(struct dbg_host *h, const uint8_t *buf,
 	return true;
 }
 
+/*
+ * Post one message and wait until the thread has acted on it, for up to
+ * 5 s (a command runs at most that long).
+ */
+static void post_and_wait(struct dbg_host *h, uint8_t msg)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&h->done_lock);
+	unsigned seen = h->done;
+	post(h, &msg, 1);
+	while (h->done == seen &&
+	       pthread_cond_timedwait(&h->done_cond, &h->done_lock,
+				      &until) == 0)
+		;
+	pthread_mutex_unlock(&h->done_lock);
+}
+
 void dbg_host_rebooted(struct dbg_host *h)
 {
-	uint8_t r = MSG_REBOOTED;
-	post(h, &r, 1);
+	post_and_wait(h, MSG_REBOOTED);
 }
 
 void dbg_host_panic(struct dbg_host *h)
 {
-	uint8_t p = MSG_PANIC;
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += 5;	/* a command runs at most this long */
-	pthread_mutex_lock(&h->panic_lock);
-	unsigned seen = h->panics_seen;
-	post(h, &p, 1);
-	while (h->panics_seen == seen &&
-	       pthread_cond_timedwait(&h->panic_cond, &h->panic_lock,
-				      &until) == 0)
-		;
-	pthread_mutex_unlock(&h->panic_lock);
+	post_and_wait(h, MSG_PANIC);
 }

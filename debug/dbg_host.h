@@ -65,6 +65,9 @@ bool dbg_host_console_input(struct dbg_host *h, const uint8_t *buf,
  */
 void dbg_host_panic(struct dbg_host *h);
 
-/* The machine was reset (a reboot): a debugger holding it lets it go. */
+/*
+ * The machine was reset (a reboot), before its vCPUs start: a debugger
+ * holding it lets it go, before the new boot can hit a breakpoint of its.
+ */
 void dbg_host_rebooted(struct dbg_host *h);
 #endif
